@@ -1,0 +1,43 @@
+# The few commands a person types. Each sets up what it needs first (virtual env, data).
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup data sweep test lint format ui clean
+
+setup: $(STAMP)
+
+# Dependencies pinned by constraints.txt so every machine runs the same versions.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+# Fashion-MNIST from Debian's package when we may install it (root, apt present); otherwise
+# the loader falls back to Keras' cache or the download. `python -m src.data` verifies it.
+data: setup
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null || true; \
+	fi
+	$(PY) -m src.data
+
+sweep: data
+	$(PY) -m src.sweep -m loss=sparse,categorical
+
+test: data
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+ui: setup
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --port 5000
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache

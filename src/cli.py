@@ -1,0 +1,78 @@
+"""What the command-line entry points share: composing the config, and one-line user errors.
+
+A user's mistake (a misspelt option, a value of the wrong type, an unknown key, a missing data
+file) is printed as one line naming the field and the fix, with exit code 2. Bugs keep their
+tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from omegaconf import DictConfig
+
+from src.config import ROOT
+from src.errors import UserError
+
+USER_ERROR_EXIT = 2
+
+
+def one_line(exc: BaseException) -> str | None:
+    """The one-line message for an error the user caused, or None for a bug."""
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, MissingConfigException):
+        missing = (exc.missing_cfg_file or "").strip("/")
+        if "/" in missing and exc.options:
+            group, option = missing.rsplit("/", 1)
+            return f"{group}: {option!r} is not an option; choose one of {', '.join(exc.options)}"
+        return str(exc).strip().splitlines()[0]
+    if isinstance(exc, ConfigCompositionException | OverrideParseException):
+        cause = exc.__cause__
+        if isinstance(cause, OmegaConfBaseException) and cause.full_key:
+            reason = (cause.msg or str(cause)).strip().splitlines()[0]
+            return f"{cause.full_key}: {reason}"
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        return " ".join(lines[:2])
+    if isinstance(exc, OmegaConfBaseException) and exc.full_key:
+        return f"{exc.full_key}: {(exc.msg or str(exc)).strip().splitlines()[0]}"
+    return None
+
+
+def fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(USER_ERROR_EXIT)
+
+
+def run_reporting_user_errors(entry: Callable[[], object]) -> None:
+    """Run a command, turning user errors into one line on stderr and exit code 2.
+
+    Hydra prints errors itself unless HYDRA_FULL_ERROR is set; setting it hands them to us.
+    """
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        entry()
+    except Exception as exc:
+        message = one_line(exc)
+        if message is None:
+            raise
+        fail(message)
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The project's config with `overrides`, for commands that are not Hydra apps."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))

@@ -1,0 +1,22 @@
+"""Errors a user can cause, reported as one line and a non-zero exit instead of a traceback.
+
+They derive from Hydra's `CompactHydraException`, which Hydra prints as its message alone.
+"""
+
+from hydra.errors import CompactHydraException
+
+
+class UserError(CompactHydraException):
+    """Something the user can fix: the message names the field and the fix."""
+
+
+class ConfigError(UserError):
+    """A config value out of range, of the wrong kind, or inconsistent with another."""
+
+
+class DataError(UserError):
+    """The data set is missing, corrupt or unreachable."""
+
+
+class TrackingError(UserError):
+    """The MLflow tracking store cannot be reached or used."""

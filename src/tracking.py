@@ -1,0 +1,257 @@
+"""Every MLflow call of the project, behind a small `Tracker`.
+
+Runs are opened and closed by context managers, so a run's final status tells the truth:
+FINISHED when its block completed, KILLED when it was interrupted (Ctrl-C, SIGTERM), FAILED
+with the reason as a tag when it raised. The client API is used rather than MLflow's fluent
+"active run" stack, so nothing leaks from one Hydra job into the next in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from src.errors import TrackingError
+
+log = logging.getLogger(__name__)
+
+PARENT_TAG = "mlflow.parentRunId"
+RUN_KIND_TAG = "run_kind"  # "job" or "trial"
+ERROR_TAG = "error"
+_SQLITE = "sqlite:///"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (relative to the working folder), else None."""
+    return Path(uri[len(_SQLITE):]) if uri.startswith(_SQLITE) else None
+
+
+def store_dir(uri: str) -> Path | None:
+    """The folder that holds a SQLite store: its database, artifacts and tuner state."""
+    path = sqlite_path(uri)
+    return None if path is None else path.resolve().parent
+
+
+def check_reachable(uri: str) -> None:
+    """Fail fast, before any training, when the tracking store cannot be used.
+
+    Raises:
+        TrackingError: naming `tracking.uri` and what to do.
+    """
+    path = sqlite_path(uri)
+    if path is not None:
+        folder = path.resolve().parent
+        probe = folder
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir() or not _writable(probe):
+            raise TrackingError(f"tracking.uri: cannot create the SQLite store in {folder} "
+                                "(not writable); point tracking.uri at a writable folder")
+        return
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"tracking.uri: cannot reach the MLflow server at {uri} "
+                                f"({reason}); start it (mlflow server ...) or use "
+                                "sqlite:///mlruns/mlflow.db") from None
+        return
+    raise TrackingError(f"tracking.uri: {uri!r} is neither sqlite:///path/to/mlflow.db nor "
+                        "an http(s):// tracking server")
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def git_state(repo: Path) -> tuple[str, bool | None]:
+    """(commit, dirty) of the repository holding the code, or ("unknown", None)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, check=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=repo, capture_output=True, text=True, check=True,
+                                timeout=10).stdout
+        return commit, bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    # keras-tuner wraps errors in a traceback text: the last line holds the reason.
+    reason = text[-1] if text else exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {reason}"[:500]
+
+
+class Tracker:
+    """An MLflow client bound to one store and one experiment."""
+
+    def __init__(self, uri: str, experiment: str):
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        # MLflow resets its logger on import; its table creation notices are not news.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        self._mlflow = mlflow
+        self.uri = uri
+        path = sqlite_path(uri)
+        if path is not None:
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri=uri)
+        self.experiment_id = self._experiment_id(experiment)
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                self.client.restore_experiment(found.experiment_id)
+            return found.experiment_id
+        folder = store_dir(self.uri)
+        # A SQLite store keeps its artifacts beside its database: the store is one folder.
+        location = None if folder is None else (folder / "artifacts" / _slug(name)).as_uri()
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except self._mlflow.exceptions.MlflowException:
+            # Another process created it between our lookup and our create.
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    # --- runs ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _lifecycle(self, run_id: str) -> Iterator[str]:
+        try:
+            yield run_id
+        except (KeyboardInterrupt, SystemExit):
+            self.client.set_terminated(run_id, status="KILLED")
+            raise
+        except BaseException as exc:
+            self.client.set_tag(run_id, ERROR_TAG, _short_reason(exc))
+            self.client.set_terminated(run_id, status="FAILED")
+            raise
+        else:
+            self.client.set_terminated(run_id, status="FINISHED")
+
+    def find_job_run(self, search_key: str) -> str | None:
+        """The most recent job run recorded for this search key, if any."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'",
+            order_by=["attributes.start_time DESC"], max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    @contextmanager
+    def job_run(self, name: str, tags: Mapping[str, Any], params: Mapping[str, Any],
+                resume_run_id: str | None = None) -> Iterator[str]:
+        """A job's parent run: a new one, or `resume_run_id` reopened."""
+        if resume_run_id is not None:
+            self.client.update_run(resume_run_id, status="RUNNING")
+            run_id = resume_run_id
+            self.set_tags(run_id, tags)
+        else:
+            run = self.client.create_run(self.experiment_id, run_name=name,
+                                         tags={**_str_dict(tags), RUN_KIND_TAG: "job"})
+            run_id = run.info.run_id
+            self.log_params(run_id, params)
+        with self._lifecycle(run_id):
+            yield run_id
+
+    @contextmanager
+    def trial_run(self, parent_run_id: str, trial_id: str, params: Mapping[str, Any],
+                  tags: Mapping[str, Any] | None = None) -> Iterator[str]:
+        """A trial's run, nested under its job's run."""
+        run = self.client.create_run(
+            self.experiment_id, run_name=f"trial-{trial_id}",
+            tags={**_str_dict(tags or {}), PARENT_TAG: parent_run_id, RUN_KIND_TAG: "trial",
+                  "trial_id": trial_id},
+        )
+        self.log_params(run.info.run_id, params)
+        with self._lifecycle(run.info.run_id):
+            yield run.info.run_id
+
+    def close_orphans(self, parent_run_id: str) -> list[str]:
+        """Mark KILLED the child runs a dead process left RUNNING; returns their trial ids."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and "
+                          "attributes.status = 'RUNNING'",
+        )
+        for run in runs:
+            self.client.set_tag(run.info.run_id, ERROR_TAG, "process ended during the trial")
+            self.client.set_terminated(run.info.run_id, status="KILLED")
+        return [run.data.tags.get("trial_id", "?") for run in runs]
+
+    # --- logging -----------------------------------------------------------------------------
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, _as_param(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
+            self.client.log_batch(run_id, params=items[i:i + 100], synchronous=True)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()],
+                              synchronous=True)
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log several metrics at one step in one synchronous write (NaN/inf are kept)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        self.client.log_batch(run_id, metrics=batch, synchronous=True)
+
+    def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
+        self.client.log_dict(run_id, obj, artifact_file)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    # --- reading back --------------------------------------------------------------------------
+
+    def trial_runs(self, parent_run_id: str) -> list:
+        return self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+            max_results=10000,
+        )
+
+
+def _as_param(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
+    return {k: _as_param(v) for k, v in mapping.items() if v is not None}

@@ -1,0 +1,172 @@
+"""keras-tuner, extended through its own hooks to record every trial in MLflow.
+
+The HyperModel owns the search space, keras-tuner's oracles own the algorithm and the trials'
+life cycle, and `TrackedTuner` adds tracking in `run_trial` (one MLflow run per trial, opened
+and closed around the training) and in `on_epoch_begin/end` (one batch of metrics per epoch).
+Nothing here is a callback handed to `search()`, so nothing needs to survive a deep copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from src import space as space_module
+from src.model import ModelParams, build_model
+from src.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+OBJECTIVE = "val_accuracy"  # the Keras log key, the tuner objective and the MLflow metric
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+class SoftmaxHyperModel(kt.HyperModel):
+    """Maps keras-tuner's `hp` to plain model arguments; the model builder never sees `hp`."""
+
+    def __init__(self, search_space: space_module.Space, loss: str, seed: int,
+                 steps_per_execution: int, image_shape: tuple[int, int] = (28, 28),
+                 num_classes: int = 10):
+        super().__init__(name="softmax_classifier")
+        self.search_space = search_space
+        self.loss = loss
+        self.seed = seed
+        self.steps_per_execution = steps_per_execution
+        self.image_shape = image_shape
+        self.num_classes = num_classes
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        # Same seed for every trial: weight init and shuffling differ only by hyperparameters.
+        keras.utils.set_random_seed(self.seed)
+        return build_model(self.model_params(hp), self.loss, self.image_shape,
+                           self.num_classes, self.steps_per_execution)
+
+    def model_params(self, hp: kt.HyperParameters) -> ModelParams:
+        """The plain model arguments `hp` stands for (declaring the space on it if needed)."""
+        return space_module.sample(hp, self.search_space)
+
+
+@dataclass
+class TrialTracking:
+    """What a tuner needs to record its trials: the store, the parent run, the fixed settings."""
+
+    tracker: Tracker
+    parent_run_id: str
+    fixed_params: Mapping[str, Any]
+    on_epoch: Callable[[str, int, Mapping[str, float]], None] | None = None
+    _run_id: str | None = field(default=None, repr=False)
+
+
+class NaNLossError(kt.errors.FailedTrialError):
+    """The loss became NaN: the same values would diverge again, so never retried."""
+
+
+class TrackedTuner:
+    """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run."""
+
+    tracking: TrialTracking | None = None
+
+    def run_trial(self, trial, *args, **kwargs):
+        if self.tracking is None:
+            return self._checked(super().run_trial(trial, *args, **kwargs))
+        t = self.tracking
+        # Raw hp values (e.g. learning_rate_sgd) and the model arguments they resolve to (one
+        # learning_rate column whatever the optimizer), plus the settings all trials share.
+        resolved = self.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
+        params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
+        with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params) as run_id:
+            t._run_id = run_id
+            try:
+                histories = self._checked(super().run_trial(trial, *args, **kwargs))
+                t.tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
+                self._log_model(trial, run_id)
+            finally:
+                t._run_id = None
+        return histories
+
+    @staticmethod
+    def _checked(histories):
+        for history in histories:
+            losses = history.history.get("loss", [])
+            if any(not math.isfinite(v) for v in losses):
+                raise NaNLossError("loss became NaN or infinite; lower the learning rate")
+        return histories
+
+    def _log_model(self, trial, run_id: str) -> None:
+        """The trial's best-epoch model (the one its score belongs to) as a .keras artifact."""
+        model = self.load_model(trial)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.keras"
+            model.save(path)
+            self.tracking.tracker.log_file(run_id, path)
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        self._epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        if self.tracking is None or self.tracking._run_id is None:
+            return
+        metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
+        metrics["epoch_time"] = time.perf_counter() - self._epoch_started
+        self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
+        if self.tracking.on_epoch is not None:
+            self.tracking.on_epoch(trial.trial_id, epoch, metrics)
+
+
+class RandomSearch(TrackedTuner, kt.RandomSearch):
+    pass
+
+
+class BayesianOptimization(TrackedTuner, kt.BayesianOptimization):
+    pass
+
+
+class GridSearch(TrackedTuner, kt.GridSearch):
+    pass
+
+
+class Hyperband(TrackedTuner, kt.Hyperband):
+    pass
+
+
+def make_tuner(tuner_cfg, hypermodel: SoftmaxHyperModel, epochs: int, seed: int,
+               directory: Path, project_name: str, overwrite: bool,
+               tracking: TrialTracking | None) -> kt.Tuner:
+    """The keras-tuner tuner named by `tuner_cfg.name`, wired for tracking."""
+    common = dict(
+        hypermodel=hypermodel,
+        objective=kt.Objective(OBJECTIVE, direction="max"),
+        seed=seed,
+        max_retries_per_trial=tuner_cfg.max_retries_per_trial,
+        max_consecutive_failed_trials=tuner_cfg.max_consecutive_failed_trials,
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=overwrite,
+    )
+    name = tuner_cfg.name
+    if name == "random":
+        tuner = RandomSearch(max_trials=tuner_cfg.max_trials, **common)
+    elif name == "grid":
+        tuner = GridSearch(max_trials=tuner_cfg.max_trials, **common)
+    elif name == "bayesian":
+        tuner = BayesianOptimization(
+            max_trials=tuner_cfg.max_trials, num_initial_points=tuner_cfg.num_initial_points,
+            alpha=tuner_cfg.alpha, beta=tuner_cfg.beta, **common)
+    elif name == "hyperband":
+        tuner = Hyperband(max_epochs=epochs, factor=tuner_cfg.factor,
+                          hyperband_iterations=tuner_cfg.hyperband_iterations, **common)
+        # Hyperband sizes its own brackets; max_trials still caps the number of trials.
+        tuner.oracle.max_trials = tuner_cfg.max_trials
+    else:  # validated at start-up; kept for a clear message if called directly
+        raise ValueError(f"unknown tuner {name!r}")
+    tuner.tracking = tracking
+    return tuner
