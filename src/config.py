@@ -147,8 +147,12 @@ def register_configs() -> None:
     cs.store(group="schema/loss", name="loss", node=LossConfig)
     cs.store(group="schema/data", name="data", node=DataConfig)
     cs.store(group="schema/tracking", name="tracking", node=TrackingConfig)
-    for name, node in (("random", TunerConfig), ("grid", TunerConfig),
-                       ("bayesian", BayesianTunerConfig), ("hyperband", HyperbandTunerConfig)):
+    for name, node in (
+        ("random", TunerConfig),
+        ("grid", TunerConfig),
+        ("bayesian", BayesianTunerConfig),
+        ("hyperband", HyperbandTunerConfig),
+    ):
         cs.store(group="schema/tuner", name=name, node=node)
     # sweeps/ sits at the top of the repository so users find it; registering its files here
     # lets them be selected as `sweep=<name>` like any config group.
@@ -175,12 +179,15 @@ def _check_known_keys(node: DictConfig, prefix: str) -> None:
     if not (isinstance(schema, type) and is_dataclass(schema)):
         return
     known = {f.name for f in fields(schema)}
-    for key in node.keys():
+    for key in node:
         if prefix == "" and key == "hydra":  # present when composed with Hydra's own settings
             continue
         if key not in known:
-            _fail(f"{prefix}{key}", f"unknown setting; {prefix.rstrip('.') or 'the config'} "
-                  f"takes {', '.join(sorted(known))}")
+            _fail(
+                f"{prefix}{key}",
+                f"unknown setting; {prefix.rstrip('.') or 'the config'} "
+                f"takes {', '.join(sorted(known))}",
+            )
         child = node._get_node(key)
         if isinstance(child, DictConfig):
             _check_known_keys(child, f"{prefix}{key}.")
@@ -200,8 +207,13 @@ def validate(cfg: DictConfig) -> None:
         _fail("data", f"got {cfg.data.name!r}; choose one of {', '.join(DATASETS)}")
     if cfg.tuner.name not in TUNERS:
         _fail("tuner", f"got {cfg.tuner.name!r}; choose one of {', '.join(TUNERS)}")
-    for key in ("train.epochs", "train.batch_size", "train.steps_per_execution",
-                "tuner.max_trials", "tuner.max_consecutive_failed_trials"):
+    for key in (
+        "train.epochs",
+        "train.batch_size",
+        "train.steps_per_execution",
+        "tuner.max_trials",
+        "tuner.max_consecutive_failed_trials",
+    ):
         _check_positive_int(cfg, key)
     _check_positive_int(cfg, "data.limit", allow_none=True)
     if cfg.tuner.max_retries_per_trial < 0:
@@ -210,8 +222,11 @@ def validate(cfg: DictConfig) -> None:
     if not (isinstance(frac, float) and math.isfinite(frac) and 0.0 < frac < 1.0):
         _fail("data.val_fraction", f"got {frac!r}; use a fraction strictly between 0 and 1")
     if cfg.data.limit is not None and round(cfg.data.limit * frac) < 1:
-        _fail("data.limit", f"{cfg.data.limit} images leave no validation image at "
-              f"data.val_fraction={frac}; raise data.limit")
+        _fail(
+            "data.limit",
+            f"{cfg.data.limit} images leave no validation image at "
+            f"data.val_fraction={frac}; raise data.limit",
+        )
     if cfg.tuner.name == "hyperband" and cfg.tuner.factor < 2:
         _fail("tuner.factor", f"got {cfg.tuner.factor}; use an integer >= 2")
     if not str(cfg.tracking.uri).strip():

@@ -42,19 +42,25 @@ SPECS = {
         title="Fashion-MNIST",
         cache_subdir="datasets/fashion-mnist",
         files={
-            "train-images-idx3-ubyte.gz":
-                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train-labels-idx1-ubyte.gz":
-                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "t10k-images-idx3-ubyte.gz":
-                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "t10k-labels-idx1-ubyte.gz":
-                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         },
-        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        class_names=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
         how_to_get="install Debian's dataset-fashion-mnist (apt-get install "
-                   "dataset-fashion-mnist) or set data.dir to a folder with the four files",
+        "dataset-fashion-mnist) or set data.dir to a folder with the four files",
     ),
     "mnist": DatasetSpec(
         title="MNIST",
@@ -63,7 +69,7 @@ SPECS = {
         files={"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"},
         class_names=tuple(str(d) for d in range(10)),
         how_to_get="set data.dir to a folder holding Keras' mnist.npz, or allow the download "
-                   "from data.url",
+        "from data.url",
     ),
 }
 
@@ -150,9 +156,13 @@ def _download(spec: DatasetSpec, url: str) -> str | None:
 
     for name in spec.files:
         try:
-            keras.utils.get_file(name, origin=url.rstrip("/") + "/" + name,
-                                 cache_subdir=spec.cache_subdir, force_download=True)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not downloadable"
+            keras.utils.get_file(
+                name,
+                origin=url.rstrip("/") + "/" + name,
+                cache_subdir=spec.cache_subdir,
+                force_download=True,
+            )
+        except Exception as exc:  # any failure means "not downloadable"
             # Keras words it "URL fetch failure on <url>: <code> -- <reason>".
             reason = str(exc).splitlines()[0].rsplit(" -- ", 1)[-1]
             return f"the download from {url} failed ({reason})"
@@ -191,8 +201,12 @@ def _stage(name: str, data_dir: str | None, system_dir: str | None, url: str) ->
 
 
 @functools.lru_cache(maxsize=4)
-def load_raw(name: str, data_dir: str | None = None, system_dir: str | None = None,
-             url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"):
+def load_raw(
+    name: str,
+    data_dir: str | None = None,
+    system_dir: str | None = None,
+    url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+):
     """Train and test arrays from Keras' loader, read once per process per source."""
     from keras import datasets
 
@@ -200,8 +214,13 @@ def load_raw(name: str, data_dir: str | None = None, system_dir: str | None = No
         raise DataError(f"data: unknown data set {name!r}; choose one of {', '.join(SPECS)}")
     source = _stage(name, data_dir, system_dir, url)
     (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
-    log.info("%s: %d training and %d test images from %s",
-             SPECS[name].title, len(x_train), len(x_test), source)
+    log.info(
+        "%s: %d training and %d test images from %s",
+        SPECS[name].title,
+        len(x_train),
+        len(x_test),
+        source,
+    )
     return (x_train, y_train), (x_test, y_test), source
 
 
@@ -212,9 +231,15 @@ def split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarra
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def load(name: str, seed: int, limit: int | None = None, val_fraction: float = 0.1,
-         data_dir: str | None = None, system_dir: str | None = None,
-         url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/") -> Dataset:
+def load(
+    name: str,
+    seed: int,
+    limit: int | None = None,
+    val_fraction: float = 0.1,
+    data_dir: str | None = None,
+    system_dir: str | None = None,
+    url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+) -> Dataset:
     """The data set with a validation split carved from its training images only.
 
     The test images are returned untouched; they are only ever used to report the accuracy of a
@@ -224,16 +249,29 @@ def load(name: str, seed: int, limit: int | None = None, val_fraction: float = 0
     n = len(x) if limit is None else min(limit, len(x))
     train_idx, val_idx = split(n, val_fraction, seed)
     return Dataset(
-        name=name, class_names=SPECS[name].class_names, source=source,
-        x_train=x[train_idx], y_train=y[train_idx], x_val=x[val_idx], y_val=y[val_idx],
-        x_test=x_test, y_test=y_test,
+        name=name,
+        class_names=SPECS[name].class_names,
+        source=source,
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        x_val=x[val_idx],
+        y_val=y[val_idx],
+        x_test=x_test,
+        y_test=y_test,
     )
 
 
 def load_from_config(data_cfg, seed: int) -> Dataset:
     """`load` with the fields of the `data` config section."""
-    return load(data_cfg.name, seed, data_cfg.limit, data_cfg.val_fraction,
-                data_cfg.dir, data_cfg.system_dir, data_cfg.url)
+    return load(
+        data_cfg.name,
+        seed,
+        data_cfg.limit,
+        data_cfg.val_fraction,
+        data_cfg.dir,
+        data_cfg.system_dir,
+        data_cfg.url,
+    )
 
 
 def main(overrides: list[str] | None = None) -> None:
@@ -244,8 +282,10 @@ def main(overrides: list[str] | None = None) -> None:
 
     cfg = cli.compose(sys.argv[1:] if overrides is None else overrides)
     dataset = load_from_config(cfg.data, cfg.train.seed)
-    print(f"{SPECS[dataset.name].title} from {dataset.source}: {len(dataset.x_train)} training, "
-          f"{len(dataset.x_val)} validation, {len(dataset.x_test)} test images")
+    print(
+        f"{SPECS[dataset.name].title} from {dataset.source}: {len(dataset.x_train)} training, "
+        f"{len(dataset.x_val)} validation, {len(dataset.x_test)} test images"
+    )
 
 
 if __name__ == "__main__":

@@ -68,19 +68,25 @@ def _parse_range_text(field_name: str, text: str) -> Range:
         call = ast.parse(f"f({args})", mode="eval").body
         positional = [ast.literal_eval(a) for a in call.args]
         # Bare words are allowed for sampling: float(1e-4, 1e-2, sampling=log).
-        named = {k.arg: (k.value.id if isinstance(k.value, ast.Name) else ast.literal_eval(k.value))
-                 for k in call.keywords}
+        named = {
+            k.arg: (k.value.id if isinstance(k.value, ast.Name) else ast.literal_eval(k.value))
+            for k in call.keywords
+        }
     except (SyntaxError, ValueError) as exc:
-        raise ConfigError(f"search.{field_name}: cannot read {text!r} ({exc.__class__.__name__}); "
-                          f"write e.g. {kind}(1, 10, step=1)") from None
+        raise ConfigError(
+            f"search.{field_name}: cannot read {text!r} ({exc.__class__.__name__}); "
+            f"write e.g. {kind}(1, 10, step=1)"
+        ) from None
     keys = ["min", "max", "step", "sampling"]
     if len(positional) > len(keys):
         raise ConfigError(f"search.{field_name}: {text!r} has too many arguments")
     fields = dict(zip(keys, positional, strict=False))
     for key, value in named.items():
         if key not in keys or key in fields:
-            raise ConfigError(f"search.{field_name}: unexpected argument {key!r} in {text!r}; "
-                              "use min, max, step, sampling")
+            raise ConfigError(
+                f"search.{field_name}: unexpected argument {key!r} in {text!r}; "
+                "use min, max, step, sampling"
+            )
         fields[key] = value
     return _make_range(field_name, kind, fields)
 
@@ -89,8 +95,9 @@ def _make_range(field_name: str, kind: str, fields: Mapping[str, Any]) -> Range:
     where = f"search.{field_name}"
     unknown = set(fields) - {"min", "max", "step", "sampling"}
     if unknown:
-        raise ConfigError(f"{where}: unknown range key(s) {sorted(unknown)}; "
-                          "use min, max, step, sampling")
+        raise ConfigError(
+            f"{where}: unknown range key(s) {sorted(unknown)}; use min, max, step, sampling"
+        )
     if "min" not in fields or "max" not in fields:
         raise ConfigError(f"{where}: a range needs both min and max")
     lo, hi = fields["min"], fields["max"]
@@ -103,8 +110,9 @@ def _make_range(field_name: str, kind: str, fields: Mapping[str, Any]) -> Range:
         raise ConfigError(f"{where}: min {lo} is greater than max {hi}; swap them")
     sampling = str(fields.get("sampling") or "linear")
     if sampling not in SAMPLINGS:
-        raise ConfigError(f"{where}: sampling {sampling!r} unknown; use one of "
-                          f"{', '.join(SAMPLINGS)}")
+        raise ConfigError(
+            f"{where}: sampling {sampling!r} unknown; use one of {', '.join(SAMPLINGS)}"
+        )
     if sampling != "linear" and lo <= 0:
         raise ConfigError(f"{where}: {sampling} sampling needs min > 0, got {lo}")
     step = fields.get("step")
@@ -120,9 +128,8 @@ def parse_spec(field_name: str, raw: Any) -> Spec:
     if isinstance(raw, str) and _RANGE.match(raw):
         return _parse_range_text(field_name, raw)
     if isinstance(raw, Mapping):
-        kind = "int" if all(isinstance(raw.get(k), int) for k in ("min", "max")) and \
-            isinstance(raw.get("step", 1), int) and raw.get("sampling", "linear") == "linear" \
-            else "float"
+        # Whole-number bounds (and step) make an integer range, as with hp.Int.
+        kind = "int" if all(_is_int(raw.get(k, 1)) for k in ("min", "max", "step")) else "float"
         return _make_range(field_name, kind, dict(raw))
     if isinstance(raw, Sequence) and not isinstance(raw, str):
         values = tuple(raw)
@@ -168,22 +175,29 @@ def parse_space(search: Mapping[str, Any]) -> Space:
         ConfigError: naming the `search.*` field and what is allowed.
     """
     hidden = parse_spec("hidden_units", search["hidden_units"])
-    _check("hidden_units", hidden, lambda v: _is_int(v) and 1 <= v <= 65536,
-           "use whole numbers between 1 and 65536")
+    _check(
+        "hidden_units",
+        hidden,
+        lambda v: _is_int(v) and 1 <= v <= 65536,
+        "use whole numbers between 1 and 65536",
+    )
     layers = parse_spec("layers", search["layers"])
-    _check("layers", layers, lambda v: _is_int(v) and 1 <= v <= 16,
-           "use whole numbers between 1 and 16")
+    _check(
+        "layers",
+        layers,
+        lambda v: _is_int(v) and 1 <= v <= 16,
+        "use whole numbers between 1 and 16",
+    )
     dropout = parse_spec("dropout", search["dropout"])
-    _check("dropout", dropout, lambda v: _is_number(v) and 0 <= v < 1,
-           "use fractions in [0, 1)")
+    _check("dropout", dropout, lambda v: _is_number(v) and 0 <= v < 1, "use fractions in [0, 1)")
     optimizer = parse_spec("optimizer", search["optimizer"])
-    _check("optimizer", optimizer, lambda v: v in OPTIMIZERS,
-           f"choose from {', '.join(OPTIMIZERS)}")
+    _check(
+        "optimizer", optimizer, lambda v: v in OPTIMIZERS, f"choose from {', '.join(OPTIMIZERS)}"
+    )
 
     def lr_spec(where: str, raw: Any) -> Spec:
         spec = parse_spec(where, raw)
-        _check(where, spec, lambda v: _is_number(v) and v > 0,
-               "learning rates must be numbers > 0")
+        _check(where, spec, lambda v: _is_number(v) and v > 0, "learning rates must be numbers > 0")
         return spec
 
     raw_lr = search["learning_rate"]
@@ -192,8 +206,10 @@ def parse_space(search: Mapping[str, Any]) -> Space:
         learning_rate: Spec | dict[str, Spec] = {}
         for name in spec_values(optimizer):
             if name not in table:
-                raise ConfigError(f"search.learning_rate_by_optimizer: no entry for optimizer "
-                                  f"{name!r}; add search.learning_rate_by_optimizer.{name}")
+                raise ConfigError(
+                    f"search.learning_rate_by_optimizer: no entry for optimizer "
+                    f"{name!r}; add search.learning_rate_by_optimizer.{name}"
+                )
             learning_rate[name] = lr_spec(f"learning_rate_by_optimizer.{name}", table[name])
     else:
         learning_rate = lr_spec("learning_rate", raw_lr)

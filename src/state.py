@@ -30,8 +30,10 @@ def search_definition(cfg: DictConfig) -> dict:
         "search": container["search"],
         "tuner": tuner,
         "train": {k: container["train"][k] for k in _TRAIN_KEYS},
-        "tracking": {"uri": container["tracking"]["uri"],
-                     "experiment": container["tracking"]["experiment"]},
+        "tracking": {
+            "uri": container["tracking"]["uri"],
+            "experiment": container["tracking"]["experiment"],
+        },
     }
 
 

@@ -34,7 +34,7 @@ _SQLITE = "sqlite:///"
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a `sqlite:///` URI (relative to the working folder), else None."""
-    return Path(uri[len(_SQLITE):]) if uri.startswith(_SQLITE) else None
+    return Path(uri[len(_SQLITE) :]) if uri.startswith(_SQLITE) else None
 
 
 def store_dir(uri: str) -> Path | None:
@@ -56,8 +56,10 @@ def check_reachable(uri: str) -> None:
         while not probe.exists():
             probe = probe.parent
         if not probe.is_dir() or not _writable(probe):
-            raise TrackingError(f"tracking.uri: cannot create the SQLite store in {folder} "
-                                "(not writable); point tracking.uri at a writable folder")
+            raise TrackingError(
+                f"tracking.uri: cannot create the SQLite store in {folder} "
+                "(not writable); point tracking.uri at a writable folder"
+            )
         return
     if uri.startswith(("http://", "https://")):
         try:
@@ -65,12 +67,16 @@ def check_reachable(uri: str) -> None:
                 response.read()
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise TrackingError(f"tracking.uri: cannot reach the MLflow server at {uri} "
-                                f"({reason}); start it (mlflow server ...) or use "
-                                "sqlite:///mlruns/mlflow.db") from None
+            raise TrackingError(
+                f"tracking.uri: cannot reach the MLflow server at {uri} "
+                f"({reason}); start it (mlflow server ...) or use "
+                "sqlite:///mlruns/mlflow.db"
+            ) from None
         return
-    raise TrackingError(f"tracking.uri: {uri!r} is neither sqlite:///path/to/mlflow.db nor "
-                        "an http(s):// tracking server")
+    raise TrackingError(
+        f"tracking.uri: {uri!r} is neither sqlite:///path/to/mlflow.db nor "
+        "an http(s):// tracking server"
+    )
 
 
 def _writable(folder: Path) -> bool:
@@ -84,11 +90,22 @@ def _writable(folder: Path) -> bool:
 def git_state(repo: Path) -> tuple[str, bool | None]:
     """(commit, dirty) of the repository holding the code, or ("unknown", None)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                                text=True, check=True, timeout=10).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=repo, capture_output=True, text=True, check=True,
-                                timeout=10).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
         return commit, bool(status.strip())
     except (OSError, subprocess.SubprocessError):
         return "unknown", None
@@ -159,34 +176,51 @@ class Tracker:
         runs = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'",
-            order_by=["attributes.start_time DESC"], max_results=1,
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
         )
         return runs[0].info.run_id if runs else None
 
     @contextmanager
-    def job_run(self, name: str, tags: Mapping[str, Any], params: Mapping[str, Any],
-                resume_run_id: str | None = None) -> Iterator[str]:
+    def job_run(
+        self,
+        name: str,
+        tags: Mapping[str, Any],
+        params: Mapping[str, Any],
+        resume_run_id: str | None = None,
+    ) -> Iterator[str]:
         """A job's parent run: a new one, or `resume_run_id` reopened."""
         if resume_run_id is not None:
             self.client.update_run(resume_run_id, status="RUNNING")
             run_id = resume_run_id
             self.set_tags(run_id, tags)
         else:
-            run = self.client.create_run(self.experiment_id, run_name=name,
-                                         tags={**_str_dict(tags), RUN_KIND_TAG: "job"})
+            run = self.client.create_run(
+                self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
+            )
             run_id = run.info.run_id
             self.log_params(run_id, params)
         with self._lifecycle(run_id):
             yield run_id
 
     @contextmanager
-    def trial_run(self, parent_run_id: str, trial_id: str, params: Mapping[str, Any],
-                  tags: Mapping[str, Any] | None = None) -> Iterator[str]:
+    def trial_run(
+        self,
+        parent_run_id: str,
+        trial_id: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any] | None = None,
+    ) -> Iterator[str]:
         """A trial's run, nested under its job's run."""
         run = self.client.create_run(
-            self.experiment_id, run_name=f"trial-{trial_id}",
-            tags={**_str_dict(tags or {}), PARENT_TAG: parent_run_id, RUN_KIND_TAG: "trial",
-                  "trial_id": trial_id},
+            self.experiment_id,
+            run_name=f"trial-{trial_id}",
+            tags={
+                **_str_dict(tags or {}),
+                PARENT_TAG: parent_run_id,
+                RUN_KIND_TAG: "trial",
+                "trial_id": trial_id,
+            },
         )
         self.log_params(run.info.run_id, params)
         with self._lifecycle(run.info.run_id):
@@ -197,7 +231,7 @@ class Tracker:
         runs = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and "
-                          "attributes.status = 'RUNNING'",
+            "attributes.status = 'RUNNING'",
         )
         for run in runs:
             self.client.set_tag(run.info.run_id, ERROR_TAG, "process ended during the trial")
@@ -211,13 +245,14 @@ class Tracker:
 
         items = [Param(k, _as_param(v)) for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
-            self.client.log_batch(run_id, params=items[i:i + 100], synchronous=True)
+            self.client.log_batch(run_id, params=items[i : i + 100], synchronous=True)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         from mlflow.entities import RunTag
 
-        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()],
-                              synchronous=True)
+        self.client.log_batch(
+            run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()], synchronous=True
+        )
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one synchronous write (NaN/inf are kept)."""
@@ -240,7 +275,8 @@ class Tracker:
 
     def trial_runs(self, parent_run_id: str) -> list:
         return self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+            [self.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
             max_results=10000,
         )
 

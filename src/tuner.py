@@ -33,9 +33,15 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 class SoftmaxHyperModel(kt.HyperModel):
     """Maps keras-tuner's `hp` to plain model arguments; the model builder never sees `hp`."""
 
-    def __init__(self, search_space: space_module.Space, loss: str, seed: int,
-                 steps_per_execution: int, image_shape: tuple[int, int] = (28, 28),
-                 num_classes: int = 10):
+    def __init__(
+        self,
+        search_space: space_module.Space,
+        loss: str,
+        seed: int,
+        steps_per_execution: int,
+        image_shape: tuple[int, int] = (28, 28),
+        num_classes: int = 10,
+    ):
         super().__init__(name="softmax_classifier")
         self.search_space = search_space
         self.loss = loss
@@ -47,8 +53,13 @@ class SoftmaxHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         # Same seed for every trial: weight init and shuffling differ only by hyperparameters.
         keras.utils.set_random_seed(self.seed)
-        return build_model(self.model_params(hp), self.loss, self.image_shape,
-                           self.num_classes, self.steps_per_execution)
+        return build_model(
+            self.model_params(hp),
+            self.loss,
+            self.image_shape,
+            self.num_classes,
+            self.steps_per_execution,
+        )
 
     def model_params(self, hp: kt.HyperParameters) -> ModelParams:
         """The plain model arguments `hp` stands for (declaring the space on it if needed)."""
@@ -138,9 +149,16 @@ class Hyperband(TrackedTuner, kt.Hyperband):
     pass
 
 
-def make_tuner(tuner_cfg, hypermodel: SoftmaxHyperModel, epochs: int, seed: int,
-               directory: Path, project_name: str, overwrite: bool,
-               tracking: TrialTracking | None) -> kt.Tuner:
+def make_tuner(
+    tuner_cfg,
+    hypermodel: SoftmaxHyperModel,
+    epochs: int,
+    seed: int,
+    directory: Path,
+    project_name: str,
+    overwrite: bool,
+    tracking: TrialTracking | None,
+) -> kt.Tuner:
     """The keras-tuner tuner named by `tuner_cfg.name`, wired for tracking."""
     common = dict(
         hypermodel=hypermodel,
@@ -159,11 +177,19 @@ def make_tuner(tuner_cfg, hypermodel: SoftmaxHyperModel, epochs: int, seed: int,
         tuner = GridSearch(max_trials=tuner_cfg.max_trials, **common)
     elif name == "bayesian":
         tuner = BayesianOptimization(
-            max_trials=tuner_cfg.max_trials, num_initial_points=tuner_cfg.num_initial_points,
-            alpha=tuner_cfg.alpha, beta=tuner_cfg.beta, **common)
+            max_trials=tuner_cfg.max_trials,
+            num_initial_points=tuner_cfg.num_initial_points,
+            alpha=tuner_cfg.alpha,
+            beta=tuner_cfg.beta,
+            **common,
+        )
     elif name == "hyperband":
-        tuner = Hyperband(max_epochs=epochs, factor=tuner_cfg.factor,
-                          hyperband_iterations=tuner_cfg.hyperband_iterations, **common)
+        tuner = Hyperband(
+            max_epochs=epochs,
+            factor=tuner_cfg.factor,
+            hyperband_iterations=tuner_cfg.hyperband_iterations,
+            **common,
+        )
         # Hyperband sizes its own brackets; max_trials still caps the number of trials.
         tuner.oracle.max_trials = tuner_cfg.max_trials
     else:  # validated at start-up; kept for a clear message if called directly

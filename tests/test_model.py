@@ -1,0 +1,61 @@
+"""The softmax classifier, and the lesson's point: sparse and categorical cross-entropy are one loss."""
+
+import keras
+import numpy as np
+import pytest
+
+from src import data
+from src.model import ModelParams, build_model
+
+PARAMS = ModelParams(hidden_units=64, layers=1, dropout=0.0, optimizer="adam", learning_rate=1e-3)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return data.load("fashion_mnist", seed=0, limit=2000)
+
+
+@pytest.mark.parametrize("loss", ["sparse", "categorical"])
+def test_model_builds_takes_raw_images_and_outputs_a_distribution(loss, small):
+    model = build_model(PARAMS, loss)
+    assert model.inputs[0].dtype == "uint8"
+    assert (
+        model.loss
+        == {"sparse": "sparse_categorical_crossentropy", "categorical": "categorical_crossentropy"}[
+            loss
+        ]
+    )
+    probs = model.predict(small.x_test[:16], verbose=0)
+    assert probs.shape == (16, 10)
+    assert np.all(probs > 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_depth_and_dropout_add_layers():
+    model = build_model(ModelParams(32, 3, 0.2, "sgd", 0.1), "sparse")
+    names = [layer.name for layer in model.layers]
+    assert names.count("dropout_1") == 1 and "hidden_3" in names
+
+
+def _one_epoch(loss, dataset):
+    keras.utils.set_random_seed(7)
+    model = build_model(PARAMS, loss, steps_per_execution=8)
+    one_hot = loss == "categorical"
+    history = model.fit(
+        dataset.x_train,
+        dataset.labels("train", one_hot),
+        batch_size=32,
+        epochs=1,
+        validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
+        verbose=0,
+    )
+    return history.history
+
+
+def test_sparse_and_categorical_give_the_same_loss_after_an_epoch(small):
+    sparse = _one_epoch("sparse", small)
+    categorical = _one_epoch("categorical", small)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        assert key in sparse and key in categorical  # one metric name for both losses
+        assert abs(sparse[key][0] - categorical[key][0]) < 1e-5, key
+    assert sparse["val_accuracy"][0] > 0.5  # it learned something

@@ -1,0 +1,142 @@
+"""End to end: Hydra composes, keras-tuner searches, MLflow records every trial.
+
+Real TensorFlow, keras-tuner and an SQLite MLflow store in a temporary folder; tiny budgets.
+"""
+
+import keras
+import numpy as np
+import pytest
+from helpers import TINY, all_runs, mlflow_client, run_cli
+
+from src import data
+from src.sweep import JobContext, run_sweep
+
+pytestmark = pytest.mark.slow
+
+
+def jobs_and_trials(uri):
+    runs = all_runs(uri)
+    jobs = [r for r in runs if r.data.tags.get("run_kind") == "job"]
+    trials = [r for r in runs if r.data.tags.get("run_kind") == "trial"]
+    return jobs, trials
+
+
+def test_headline_multirun_records_every_trial(store, tmp_path):
+    args = (
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        *TINY,
+        "train.epochs=2",
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    )
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    jobs, trials = jobs_and_trials(store)
+    assert sorted(j.data.tags["overrides"].split()[0] for j in jobs) == [
+        "loss=categorical",
+        "loss=sparse",
+    ]
+    assert {j.info.run_name.split(",")[0] for j in jobs} == {"loss=sparse", "loss=categorical"}
+    assert len({j.data.tags["sweep_id"] for j in jobs}) == 1  # one invocation, one sweep id
+    client = mlflow_client(store)
+    for job in jobs:
+        assert job.info.status == "FINISHED"
+        for tag in ("git_commit", "git_dirty", "search_key", "best_trial_id"):
+            assert tag in job.data.tags
+        metrics = job.data.metrics
+        assert 0.3 < metrics["test_accuracy"] <= 1 and metrics["test_loss"] > 0
+        assert 0.3 < metrics["best_val_accuracy"] <= 1
+        artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
+        assert {"config.yaml", "best_trial.json"} <= artifacts
+        children = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
+        assert sorted(t.data.tags["trial_id"] for t in children) == ["0", "1"]
+        loss = job.data.params["loss"]
+        for trial in children:
+            assert trial.info.status == "FINISHED"
+            params = trial.data.params
+            for name in (
+                "hidden_units",
+                "optimizer",
+                "learning_rate",
+                "layers",
+                "dropout",
+                "batch_size",
+                "epochs",
+                "data",
+                "tuner",
+            ):
+                assert name in params, name
+            assert params["loss"] == loss and params["data"] == "fashion_mnist"
+            for metric in ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_time"):
+                history = client.get_metric_history(trial.info.run_id, metric)
+                assert [m.step for m in history] == [0, 1], metric
+            names = {a.path for a in client.list_artifacts(trial.info.run_id)}
+            assert {"model.keras", "hyperparameters.json"} <= names
+
+    # The best trial's saved model takes raw uint8 images.
+    best = jobs[0]
+    path = client.download_artifacts(
+        best.data.tags["best_trial_run_id"], "model.keras", str(tmp_path)
+    )
+    model = keras.models.load_model(path)
+    test = data.load("fashion_mnist", seed=0, limit=1000)
+    probs = model.predict(test.x_test[:100], verbose=0)
+    assert probs.shape == (100, 10)
+    assert (probs.argmax(1) == test.y_test[:100]).mean() > 0.3
+
+    # The same command again resumes: nothing is retrained or logged twice.
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(all_runs(store)) == len(jobs) + len(trials)
+
+
+@pytest.mark.parametrize("tuner", ["random", "bayesian", "grid", "hyperband"])
+def test_every_tuner_searches_and_records(tiny, store, tuner):
+    extra = (
+        "train.epochs=2",
+        "tuner.max_trials=3",
+        "search.optimizer=adam",
+        "search.learning_rate=[0.001,0.003]",
+        "search.hidden_units=[32,64]",
+    )
+    result = run_sweep(tiny(f"tuner={tuner}", *extra), JobContext(sweep_id="t"))
+    jobs, trials = jobs_and_trials(store)
+    assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"
+    assert 1 <= len(trials) <= 3 and all(t.info.status == "FINISHED" for t in trials)
+    assert result.failed == 0 and 0 < result.test_accuracy <= 1
+    assert jobs[0].data.tags["best_trial_id"] == result.best_trial_id
+    if tuner == "hyperband":
+        assert any("tuner/epochs" in t.data.params for t in trials)
+
+
+def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
+    run_sweep(tiny(), JobContext(sweep_id="a"))
+    run_sweep(tiny("search.hidden_units=48"), JobContext(sweep_id="b"))
+    jobs, trials = jobs_and_trials(store)
+    assert len(jobs) == 2 and len(trials) == 4
+    assert len({j.data.tags["search_key"] for j in jobs}) == 2
+    second_job = next(j for j in jobs if j.data.tags["sweep_id"] == "b")
+    second = [t for t in trials if t.data.tags["mlflow.parentRunId"] == second_job.info.run_id]
+    assert len(second) == 2 and {t.data.params["hidden_units"] for t in second} == {"48"}
+
+
+def test_reruns_are_reproducible(tiny, tmp_path):
+    first = run_sweep(tiny(), JobContext(sweep_id="a"))
+    other_store = f"sqlite:///{tmp_path / 'other' / 'mlflow.db'}"
+    second = run_sweep(tiny(f"tracking.uri={other_store}"), JobContext(sweep_id="b"))
+    assert first.best_hyperparameters == second.best_hyperparameters
+    np.testing.assert_allclose(first.best_val_accuracy, second.best_val_accuracy, atol=1e-6)
+
+
+def test_bad_input_is_one_line_and_writes_nothing(store, tmp_path):
+    result = run_cli("src.sweep", "loss=sparce", f"tracking.uri={store}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: loss: 'sparce'")
+    result = run_cli("src.sweep", "train.epochs=-1", f"tracking.uri={store}")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: train.epochs: got -1; use a whole number >= 1"]
+    assert not (tmp_path / "store").exists()
