@@ -15,9 +15,10 @@ from typing import NoReturn
 from omegaconf import DictConfig
 
 from src.config import ROOT
-from src.errors import UserError
+from src.errors import JobFailed, UserError
 
 USER_ERROR_EXIT = 2
+JOB_FAILED_EXIT = 1
 
 
 def one_line(exc: BaseException) -> str | None:
@@ -29,7 +30,7 @@ def one_line(exc: BaseException) -> str | None:
     )
     from omegaconf.errors import OmegaConfBaseException
 
-    if isinstance(exc, UserError):
+    if isinstance(exc, UserError | JobFailed):
         return str(exc)
     if isinstance(exc, MissingConfigException):
         missing = (exc.missing_cfg_file or "").strip("/")
@@ -49,9 +50,13 @@ def one_line(exc: BaseException) -> str | None:
     return None
 
 
-def fail(message: str) -> NoReturn:
+def exit_code(exc: BaseException) -> int:
+    return JOB_FAILED_EXIT if isinstance(exc, JobFailed) else USER_ERROR_EXIT
+
+
+def fail(message: str, code: int = USER_ERROR_EXIT) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(USER_ERROR_EXIT)
+    raise SystemExit(code)
 
 
 def run_reporting_user_errors(entry: Callable[[], object]) -> None:
@@ -66,7 +71,7 @@ def run_reporting_user_errors(entry: Callable[[], object]) -> None:
         message = one_line(exc)
         if message is None:
             raise
-        fail(message)
+        fail(message, exit_code(exc))
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:

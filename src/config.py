@@ -75,6 +75,9 @@ class TunerConfig:
     max_retries_per_trial: int = 0
     # Stop the job when this many trials in a row fail: the space or the setup is broken.
     max_consecutive_failed_trials: int = 3
+    # A trial whose process died this many times (OOM killer, kill -9, reboot) is recorded
+    # FAILED on the next start instead of being run again: a crash loop must end.
+    max_crashes_per_trial: int = 3
 
 
 @dataclass
@@ -213,6 +216,7 @@ def validate(cfg: DictConfig) -> None:
         "train.steps_per_execution",
         "tuner.max_trials",
         "tuner.max_consecutive_failed_trials",
+        "tuner.max_crashes_per_trial",
     ):
         _check_positive_int(cfg, key)
     _check_positive_int(cfg, "data.limit", allow_none=True)

@@ -170,8 +170,15 @@ def _download(spec: DatasetSpec, url: str) -> str | None:
     return f"the download from {url} is corrupt: {problems[0]}" if problems else None
 
 
-def _stage(name: str, data_dir: str | None, system_dir: str | None, url: str) -> str:
-    """Make verified files available in Keras' cache; returns a description of the source."""
+@functools.lru_cache(maxsize=8)
+def ensure_available(name: str, data_dir: str | None, system_dir: str | None, url: str) -> str:
+    """Make verified files available in Keras' cache; returns a description of the source.
+
+    Raises:
+        DataError: naming the missing or corrupt file and how to get the data.
+    """
+    if name not in SPECS:
+        raise DataError(f"data: unknown data set {name!r}; choose one of {', '.join(SPECS)}")
     spec = SPECS[name]
     cache = keras_cache_dir(spec)
     if data_dir:
@@ -210,9 +217,7 @@ def load_raw(
     """Train and test arrays from Keras' loader, read once per process per source."""
     from keras import datasets
 
-    if name not in SPECS:
-        raise DataError(f"data: unknown data set {name!r}; choose one of {', '.join(SPECS)}")
-    source = _stage(name, data_dir, system_dir, url)
+    source = ensure_available(name, data_dir, system_dir, url)
     (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
     log.info(
         "%s: %d training and %d test images from %s",
@@ -222,6 +227,12 @@ def load_raw(
         source,
     )
     return (x_train, y_train), (x_test, y_test), source
+
+
+def clear_caches() -> None:
+    """Forget what this process loaded and verified (for tests that change the files)."""
+    ensure_available.cache_clear()
+    load_raw.cache_clear()
 
 
 def split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

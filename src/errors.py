@@ -20,3 +20,15 @@ class DataError(UserError):
 
 class TrackingError(UserError):
     """The MLflow tracking store cannot be reached or used."""
+
+
+class StateError(UserError):
+    """Saved tuner state cannot be read."""
+
+
+class JobFailed(CompactHydraException):
+    """A job ran but could not finish its search (e.g. too many trials failed in a row)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: runs are marked KILLED and state is kept for resuming."""

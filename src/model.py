@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import keras
+if TYPE_CHECKING:
+    import keras
 
+# One metric name end to end: the Keras log key of the compiled "accuracy" metric on the
+# validation split is the tuner's objective, the MLflow metric and every report's column.
+OBJECTIVE = "val_accuracy"
 # Keras optimizer names a search may choose from.
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam", "adamax", "adagrad")
 LOSS_FUNCTIONS = {
@@ -38,6 +43,8 @@ def build_model(
     The model takes raw uint8 images: scaling to [0, 1] happens inside, so a saved model needs
     no preprocessing code beside it. Both losses report `accuracy` under that one name.
     """
+    import keras  # here, so config validation can use this module without loading TensorFlow
+
     inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = keras.layers.Flatten(name="flatten")(x)

@@ -2,17 +2,28 @@
 
 Rerunning a command resumes its own search; changing the data, loss, space, tuner, budget or
 tracking store gives a different key and so a fresh folder, never someone else's stale state.
+State files are written atomically, a search is locked against a second process, and state that
+cannot be read is reported by file name.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from src.errors import StateError
 from src.tracking import store_dir
+
+log = logging.getLogger(__name__)
 
 # Settings that change what a search finds. Where the data came from is not among them: every
 # source is checked against the same content checksums.
@@ -57,3 +68,72 @@ def project_name(cfg: DictConfig, key: str) -> str:
 
 def has_state(root: Path, project: str) -> bool:
     return (root / project / "oracle.json").is_file()
+
+
+@contextmanager
+def search_lock(root: Path, project: str) -> Iterator[None]:
+    """Hold the search's lock: a second process running the same search waits for the first,
+    then resumes it (finding it done), instead of both writing the same state."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{project}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            log.warning(
+                "another process (pid %s) is running this search; waiting for it",
+                handle.read().strip() or "?",
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_json_atomically(path: str | os.PathLike, obj) -> str:
+    """Write JSON so that a reader sees the old file or the new one, never half of one."""
+    text = json.dumps(obj)
+    folder = os.path.dirname(os.fspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return text
+
+
+def read_json_naming_the_file(path: str | os.PathLike):
+    """Read JSON; unreadable state is a one-line error naming the file and the way out."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"tuner state {path} is unreadable ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0][:80]}); rerun with train.resume=false to start this "
+            "search afresh"
+        ) from None
+
+
+def install_safe_state_io() -> None:
+    """Route keras-tuner's state files (oracle, trials, tuner) through the functions above.
+
+    keras-tuner writes every state file with `keras_tuner.src.utils.save_json` in place, so a
+    kill during a write leaves a truncated file that breaks the next start.
+    """
+    from keras_tuner.src import utils as kt_utils
+
+    kt_utils.save_json = write_json_atomically
+    kt_utils.load_json = read_json_naming_the_file

@@ -1,25 +1,35 @@
 """The sweep entry point: `python -m src.sweep [-m] [overrides]`.
 
-Hydra composes the config and launches one job per combination of `-m` values; each job runs
-`run_sweep`: validate, load data, open the job's MLflow run, let keras-tuner search with every
-trial recorded as a nested run, then record the best trial and its test accuracy.
+Hydra composes the config and launches one job per combination of `-m` values. Before the first
+job starts, `preflight` checks every job's config, tracking store and data. Each job runs
+`run_sweep`: lock its search, load or start keras-tuner's state, open (or reopen) the job's
+MLflow run, let keras-tuner search with every trial recorded as a nested run, then record the
+best trial and its test accuracy.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
+import signal
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from src import cli, data, space, state
-from src import config as config_module
-from src.errors import UserError
-from src.tracking import Tracker, check_reachable, git_state
+from src import cli, data, preflight, report, space, state
+from src.config import ROOT
+from src.errors import Interrupted, JobFailed
+from src.tracking import Tracker, git_state
+
+if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
+    from src.results import JobResult
 
 log = logging.getLogger("sweep")
 
@@ -52,135 +62,6 @@ class JobContext:
         return cls(overrides=tuple(HydraConfig.get().overrides.task))
 
 
-@dataclass(frozen=True)
-class JobResult:
-    run_id: str
-    best_trial_id: str
-    best_hyperparameters: dict
-    best_val_accuracy: float
-    best_val_loss: float
-    test_accuracy: float
-    test_loss: float
-    trials: int
-    failed: int
-
-
-def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
-    """Run one job's search end to end. Nothing is written before the config, the tracking
-    store and the data have all been checked."""
-    import keras
-
-    from src.tuner import SoftmaxHyperModel, TrialTracking, make_tuner
-
-    context = context or JobContext()
-    config_module.validate(cfg)
-    check_reachable(cfg.tracking.uri)
-    dataset = data.load_from_config(cfg.data, cfg.train.seed)
-    search_space = space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
-
-    key = state.search_key(cfg)
-    root, project = state.tuner_root(cfg), state.project_name(cfg, key)
-    keras.backend.clear_session()  # nothing carried over from a previous job in this process
-    tracker = Tracker(cfg.tracking.uri, cfg.tracking.experiment)
-    resume_id = None
-    if cfg.train.resume and state.has_state(root, project):
-        resume_id = tracker.find_job_run(key)
-        if resume_id is None:
-            log.warning(
-                "tuner state in %s has no runs in %s: starting afresh",
-                root / project,
-                cfg.tracking.uri,
-            )
-    commit, dirty = git_state(config_module.ROOT)
-    tags = {
-        "sweep_id": context.sweep_id,
-        "overrides": " ".join(context.overrides),
-        "search_key": key,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "mlflow.source.git.commit": commit if commit != "unknown" else None,
-        "study": cfg.study.name,
-        "study_goal": cfg.study.goal or None,
-        "tuner_dir": str(root / project),
-        "data_source": dataset.source,
-    }
-    fixed = fixed_params(cfg)
-    params = {
-        **fixed,
-        "search_space": OmegaConf.to_container(cfg.search, resolve=True),
-        "max_trials": cfg.tuner.max_trials,
-        "val_fraction": cfg.data.val_fraction,
-        "train_images": len(dataset.x_train),
-        "val_images": len(dataset.x_val),
-    }
-    if resume_id is not None:
-        tags = {k: v for k, v in tags.items() if k != "sweep_id"}  # keeps its first sweep
-        tags["resumed_by_sweep"] = context.sweep_id
-
-    started = time.perf_counter()
-    with tracker.job_run(context.name, tags, params, resume_id) as run_id:
-        if resume_id is not None:
-            killed = tracker.close_orphans(run_id)
-            log.info(
-                "%s: resuming %s%s",
-                context.name,
-                root / project,
-                f" (interrupted trial(s) {', '.join(killed)} marked KILLED)" if killed else "",
-            )
-        tracker.log_text(run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-        one_hot = cfg.loss.name == "categorical"
-        hypermodel = SoftmaxHyperModel(
-            search_space,
-            cfg.loss.name,
-            cfg.train.seed,
-            cfg.train.steps_per_execution,
-            image_shape=dataset.x_train.shape[1:],
-            num_classes=len(dataset.class_names),
-        )
-        tuner = make_tuner(
-            cfg.tuner,
-            hypermodel,
-            cfg.train.epochs,
-            cfg.train.seed,
-            root,
-            project,
-            overwrite=resume_id is None,
-            tracking=TrialTracking(tracker, run_id, fixed),
-        )
-        log.info(
-            "%s: searching with %s, %d trials x %d epochs on %d images (%s)",
-            context.name,
-            cfg.tuner.name,
-            cfg.tuner.max_trials,
-            cfg.train.epochs,
-            len(dataset.x_train),
-            dataset.source,
-        )
-        tuner.search(
-            dataset.x_train,
-            dataset.labels("train", one_hot),
-            validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
-            epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
-            callbacks=[keras.callbacks.TerminateOnNaN()],
-            verbose=0,
-        )
-        result = record_best(tracker, run_id, tuner, dataset, one_hot)
-    log.info(
-        "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
-        "%d failed, %.0f s",
-        context.name,
-        result.best_trial_id,
-        result.best_val_accuracy,
-        result.test_accuracy,
-        _describe(result.best_hyperparameters),
-        result.trials,
-        result.failed,
-        time.perf_counter() - started,
-    )
-    return result
-
-
 def fixed_params(cfg: DictConfig) -> dict:
     """The job's settings every trial shares, logged on every trial run for comparison."""
     return {
@@ -194,93 +75,216 @@ def fixed_params(cfg: DictConfig) -> dict:
     }
 
 
-def record_best(
-    tracker: Tracker, run_id: str, tuner, dataset: data.Dataset, one_hot: bool
-) -> JobResult:
-    """Record on the job's run the best trial by val_accuracy and that model's test metrics.
+def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
+    """Run one job's search end to end. Nothing is written before the config, the tracking
+    store and the data have all been checked."""
+    context = context or JobContext()
+    preflight.check(cfg)
+    import keras  # after the checks: bad input is refused without loading TensorFlow
 
-    The test set is touched here only, after the choice is made.
-    """
-    trials = list(tuner.oracle.trials.values())
-    failed = sum(t.status in ("FAILED", "INVALID") for t in trials)
-    best_trials = tuner.oracle.get_best_trials(1)
-    if not best_trials:
-        raise RuntimeError(
-            f"no trial completed ({failed} failed); see the trial runs' 'error' tags in MLflow"
+    from src.results import record_best
+    from src.tuner import SoftmaxHyperModel, TrialTracking, make_tuner
+
+    dataset = data.load_from_config(cfg.data, cfg.train.seed)
+    search_space = space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
+    key = state.search_key(cfg)
+    root, project = state.tuner_root(cfg), state.project_name(cfg, key)
+    keras.backend.clear_session()  # nothing carried over from a previous job in this process
+    state.install_safe_state_io()
+    tracker = Tracker(cfg.tracking.uri, cfg.tracking.experiment)
+    hypermodel = SoftmaxHyperModel(
+        search_space,
+        cfg.loss.name,
+        cfg.train.seed,
+        cfg.train.steps_per_execution,
+        image_shape=dataset.x_train.shape[1:],
+        num_classes=len(dataset.class_names),
+    )
+    started = time.perf_counter()
+
+    with state.search_lock(root, project):
+        resume_id = None
+        if cfg.train.resume and state.has_state(root, project):
+            resume_id = tracker.find_job_run(key)
+            if resume_id is None:
+                log.warning(
+                    "tuner state in %s has no runs in %s: starting afresh",
+                    root / project,
+                    cfg.tracking.uri,
+                )
+        # Loading the state first: unreadable state stops here, before any run is touched.
+        tuner = make_tuner(
+            cfg.tuner,
+            hypermodel,
+            cfg.train.epochs,
+            cfg.train.seed,
+            root,
+            project,
+            overwrite=resume_id is None,
+            tracking=None,
         )
-    best = best_trials[0]
-    model = tuner.load_model(best)
-    test_loss, test_accuracy = model.evaluate(
-        dataset.x_test, dataset.labels("test", one_hot), batch_size=1024, verbose=0
+        tags = _job_tags(cfg, context, key, root / project, dataset.source, resume_id)
+        params = {
+            **fixed_params(cfg),
+            "search_space": OmegaConf.to_container(cfg.search),
+            "max_trials": cfg.tuner.max_trials,
+            "val_fraction": cfg.data.val_fraction,
+            "train_images": len(dataset.x_train),
+            "val_images": len(dataset.x_val),
+        }
+        with tracker.job_run(context.name, tags, params, resume_id) as run_id:
+            attempts = {}
+            if resume_id is not None:
+                killed = tracker.close_orphans(run_id)
+                attempts = tracker.attempts_by_trial(run_id)
+                log.info(
+                    "%s: resuming %s%s",
+                    context.name,
+                    root / project,
+                    f"; trial(s) {', '.join(killed)} were cut short and run again"
+                    if killed
+                    else "",
+                )
+            tracker.log_text(run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+            tuner.tracking = TrialTracking(
+                tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
+            )
+            log.info(
+                "%s: searching with %s, %d trials x %d epochs on %d images (%s)",
+                context.name,
+                cfg.tuner.name,
+                cfg.tuner.max_trials,
+                cfg.train.epochs,
+                len(dataset.x_train),
+                dataset.source,
+            )
+            _search(tuner, cfg, dataset)
+            result = record_best(tracker, run_id, tuner, dataset, cfg.loss.name == "categorical")
+
+    log.info(
+        "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
+        "%d failed, %.0f s",
+        context.name,
+        result.best_trial_id,
+        result.best_val_accuracy,
+        result.test_accuracy,
+        _describe(result.best_hyperparameters),
+        result.trials,
+        result.failed,
+        time.perf_counter() - started,
     )
-    val_loss = best.metrics.get_last_value("val_loss")
-    hps = dict(best.hyperparameters.values)
-    best_run = next(
-        (
-            r.info.run_id
-            for r in tracker.trial_runs(run_id)
-            if r.data.tags.get("trial_id") == best.trial_id and r.info.status == "FINISHED"
-        ),
-        None,
-    )
-    tracker.log_metrics(
-        run_id,
-        {
-            "best_val_accuracy": best.score,
-            "best_val_loss": val_loss,
-            "test_accuracy": test_accuracy,
-            "test_loss": test_loss,
-        },
-    )
-    tracker.set_tags(
-        run_id,
-        {
-            "best_trial_id": best.trial_id,
-            "best_trial_run_id": best_run,
-            **{f"best.{k}": v for k, v in hps.items()},
-        },
-    )
-    summary = {
-        "trial_id": best.trial_id,
-        "run_id": best_run,
-        "hyperparameters": hps,
-        "val_accuracy": best.score,
-        "val_loss": val_loss,
-        "best_epoch": best.best_step,
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
+    for trial_id, reason in result.failures:
+        log.info("%s: trial %s failed: %s", context.name, trial_id, reason)
+    return result
+
+
+def _search(tuner, cfg: DictConfig, dataset: data.Dataset) -> None:
+    import keras
+
+    one_hot = cfg.loss.name == "categorical"
+    try:
+        tuner.search(
+            dataset.x_train,
+            dataset.labels("train", one_hot),
+            validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
+            epochs=cfg.train.epochs,
+            batch_size=cfg.train.batch_size,
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        tuner.save()  # the trial in progress stays queued: the next start runs it again
+        raise
+    except RuntimeError as exc:
+        if "consecutive failures" not in str(exc):
+            raise
+        last = [line for line in str(exc).splitlines() if line.strip()][-1].strip()
+        last = re.sub(r"^[\w.]+\.(\w+: )", r"\1", last)  # drop the exception's module path
+        raise JobFailed(
+            f"stopped after {cfg.tuner.max_consecutive_failed_trials} trials failed in a row "
+            f"(last: {last}); check the search space"
+        ) from None
+
+
+def _job_tags(
+    cfg, context: JobContext, key: str, tuner_dir: Path, source: str, resume_id: str | None
+) -> dict:
+    commit, dirty = git_state(ROOT)
+    tags = {
+        "overrides": " ".join(context.overrides),
+        "search_key": key,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "mlflow.source.git.commit": None if commit == "unknown" else commit,
+        "study": cfg.study.name,
+        "study_goal": cfg.study.goal or None,
+        "tuner_dir": str(tuner_dir),
+        "data_source": source,
     }
-    tracker.log_json(run_id, summary, "best_trial.json")
-    return JobResult(
-        run_id,
-        best.trial_id,
-        hps,
-        float(best.score),
-        float(val_loss),
-        float(test_accuracy),
-        float(test_loss),
-        len(trials),
-        failed,
-    )
+    if resume_id is None:
+        tags["sweep_id"] = context.sweep_id
+    else:  # a resumed job keeps the sweep it started in
+        tags["resumed_by_sweep"] = context.sweep_id
+    return tags
 
 
 def _describe(hps: dict) -> str:
-    return ", ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in hps.items()
-        if not k.startswith("tuner/")
-    )
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in hps.items())
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    context = JobContext.from_hydra()
+    output_dir = hydra_cfg.runtime.output_dir
     try:
-        return run_sweep(cfg, JobContext.from_hydra()).test_accuracy
-    except UserError as exc:
-        cli.fail(str(exc))  # SystemExit passes Hydra's job runner: one line, nothing more
+        result = run_sweep(cfg, context)
+    except KeyboardInterrupt:
+        report.write_status(output_dir, context.name, "KILLED", error="interrupted")
+        raise
+    except Exception as exc:
+        message = cli.one_line(exc)
+        report.write_status(
+            output_dir, context.name, "FAILED", error=message or f"{exc.__class__.__name__}: {exc}"
+        )
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            if message is None:
+                raise  # a bug: keep the traceback
+            cli.fail(message, cli.exit_code(exc))  # SystemExit: Hydra adds no lines of its own
+        # A multirun goes on with its other jobs; the closing summary lists every failure.
+        if message is None:
+            log.exception("%s failed", context.name)
+        else:
+            log.error("%s failed: %s", context.name, message)
+        return None
+    report.write_status(output_dir, context.name, "FINISHED", result=result)
+    return result.test_accuracy
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted("SIGTERM")
+
+
+def cli_main() -> None:
+    # One id for every job of this invocation, inherited by launcher subprocesses.
+    os.environ.setdefault(SWEEP_ID_ENV, new_sweep_id())
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.run_reporting_user_errors(main)
+    except KeyboardInterrupt as exc:
+        report.print_sweep_summary()
+        print(
+            "interrupted: the trials in progress were marked KILLED; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        sys.exit(143 if isinstance(exc, Interrupted) else 130)
+    if report.print_sweep_summary():
+        sys.exit(1)
 
 
 if __name__ == "__main__":
-    # One id for every job of this invocation, inherited by launcher subprocesses.
-    os.environ.setdefault(SWEEP_ID_ENV, new_sweep_id())
-    cli.run_reporting_user_errors(main)
+    cli_main()

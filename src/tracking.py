@@ -8,6 +8,8 @@ with the reason as a tag when it raised. The client API is used rather than MLfl
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
 import logging
 import math
@@ -15,12 +17,13 @@ import re
 import subprocess
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from src.errors import TrackingError
 
@@ -29,7 +32,47 @@ log = logging.getLogger(__name__)
 PARENT_TAG = "mlflow.parentRunId"
 RUN_KIND_TAG = "run_kind"  # "job" or "trial"
 ERROR_TAG = "error"
+# Why a run was KILLED: "interrupt" (Ctrl-C, SIGTERM: handled) or "crash" (kill -9, OOM,
+# reboot: found RUNNING by the next start). Only crashes count against a trial's attempts.
+KILLED_BY_TAG = "killed_by"
 _SQLITE = "sqlite:///"
+# SQLite serialises writers; MLflow waits 20 s for the lock, but a read that turns into a write
+# can still be refused at once. Parallel jobs retry those writes rather than lose them.
+_LOCKED_RETRIES = 8
+
+T = TypeVar("T")
+
+
+def _retry_when_locked(fn: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for attempt in range(_LOCKED_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if "database is locked" not in str(exc) or attempt == _LOCKED_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@contextmanager
+def _store_init_lock(uri: str) -> Iterator[None]:
+    """MLflow creates a SQLite store's tables without a lock: processes opening a brand-new
+    store at once can crash. Serialise that first contact through a lock file beside it."""
+    path = sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    lock = path.resolve().with_name(path.name + ".init-lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -138,7 +181,8 @@ class Tracker:
         if path is not None:
             path.resolve().parent.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=uri)
-        self.experiment_id = self._experiment_id(experiment)
+        with _store_init_lock(uri):
+            self.experiment_id = self._experiment_id(experiment)
 
     def _experiment_id(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -162,14 +206,21 @@ class Tracker:
         try:
             yield run_id
         except (KeyboardInterrupt, SystemExit):
-            self.client.set_terminated(run_id, status="KILLED")
+            self.end_run(run_id, "KILLED", {KILLED_BY_TAG: "interrupt"})
             raise
         except BaseException as exc:
-            self.client.set_tag(run_id, ERROR_TAG, _short_reason(exc))
-            self.client.set_terminated(run_id, status="FAILED")
+            # The whole traceback beside the run, the reason in a tag the run list can show.
+            self.log_text(run_id, traceback.format_exc(), "error.txt")
+            self.end_run(run_id, "FAILED", {ERROR_TAG: _short_reason(exc)})
             raise
         else:
-            self.client.set_terminated(run_id, status="FINISHED")
+            self.end_run(run_id, "FINISHED")
+
+    @_retry_when_locked
+    def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
+        for key, value in (tags or {}).items():
+            self.client.set_tag(run_id, key, value)
+        self.client.set_terminated(run_id, status=status)
 
     def find_job_run(self, search_key: str) -> str | None:
         """The most recent job run recorded for this search key, if any."""
@@ -191,11 +242,11 @@ class Tracker:
     ) -> Iterator[str]:
         """A job's parent run: a new one, or `resume_run_id` reopened."""
         if resume_run_id is not None:
-            self.client.update_run(resume_run_id, status="RUNNING")
+            _retry_when_locked(self.client.update_run)(resume_run_id, status="RUNNING")
             run_id = resume_run_id
             self.set_tags(run_id, tags)
         else:
-            run = self.client.create_run(
+            run = _retry_when_locked(self.client.create_run)(
                 self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
             )
             run_id = run.info.run_id
@@ -212,7 +263,7 @@ class Tracker:
         tags: Mapping[str, Any] | None = None,
     ) -> Iterator[str]:
         """A trial's run, nested under its job's run."""
-        run = self.client.create_run(
+        run = _retry_when_locked(self.client.create_run)(
             self.experiment_id,
             run_name=f"trial-{trial_id}",
             tags={
@@ -227,19 +278,29 @@ class Tracker:
             yield run.info.run_id
 
     def close_orphans(self, parent_run_id: str) -> list[str]:
-        """Mark KILLED the child runs a dead process left RUNNING; returns their trial ids."""
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and "
-            "attributes.status = 'RUNNING'",
-        )
-        for run in runs:
-            self.client.set_tag(run.info.run_id, ERROR_TAG, "process ended during the trial")
-            self.client.set_terminated(run.info.run_id, status="KILLED")
-        return [run.data.tags.get("trial_id", "?") for run in runs]
+        """Mark KILLED the trial runs a dead process left RUNNING; returns their trial ids."""
+        orphans = [r for r in self.trial_runs(parent_run_id) if r.info.status == "RUNNING"]
+        for run in orphans:
+            self.end_run(
+                run.info.run_id,
+                "KILLED",
+                {KILLED_BY_TAG: "crash", ERROR_TAG: "the process ended during this trial"},
+            )
+        return [run.data.tags.get("trial_id", "?") for run in orphans]
+
+    def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]:
+        """Earlier runs of each trial id under a job run, oldest first."""
+        attempts: dict[str, list] = {}
+        for run in sorted(self.trial_runs(parent_run_id), key=lambda r: r.info.start_time):
+            attempts.setdefault(run.data.tags.get("trial_id", "?"), []).append(run)
+        return attempts
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]
 
     # --- logging -----------------------------------------------------------------------------
 
+    @_retry_when_locked
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
 
@@ -247,6 +308,7 @@ class Tracker:
         for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
             self.client.log_batch(run_id, params=items[i : i + 100], synchronous=True)
 
+    @_retry_when_locked
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         from mlflow.entities import RunTag
 
@@ -254,6 +316,7 @@ class Tracker:
             run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()], synchronous=True
         )
 
+    @_retry_when_locked
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Log several metrics at one step in one synchronous write (NaN/inf are kept)."""
         from mlflow.entities import Metric

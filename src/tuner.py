@@ -19,14 +19,18 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+from keras_tuner.src import config as kt_config
 
 from src import space as space_module
-from src.model import ModelParams, build_model
+from src.model import OBJECTIVE, ModelParams, build_model
 from src.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
-OBJECTIVE = "val_accuracy"  # the Keras log key, the tuner objective and the MLflow metric
+# keras-tuner prints the traceback of every failed trial; each failed trial run carries it in
+# MLflow instead (error.txt), and the job's summary lists the reasons.
+kt_config.DEBUG = False
+
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -73,6 +77,10 @@ class TrialTracking:
     tracker: Tracker
     parent_run_id: str
     fixed_params: Mapping[str, Any]
+    # Runs of earlier attempts per trial id, when resuming a job.
+    attempts: Mapping[str, list] = field(default_factory=dict)
+    # A trial whose process died this many times is recorded FAILED instead of started again.
+    max_crashes: int = 3
     on_epoch: Callable[[str, int, Mapping[str, float]], None] | None = None
     _run_id: str | None = field(default=None, repr=False)
 
@@ -90,11 +98,23 @@ class TrackedTuner:
         if self.tracking is None:
             return self._checked(super().run_trial(trial, *args, **kwargs))
         t = self.tracking
+        earlier = t.attempts.get(trial.trial_id, [])
+        finished = [r for r in earlier if r.info.status == "FINISHED"]
+        if finished:
+            # The trial completed and was recorded, but the process died before keras-tuner
+            # saved that: hand keras-tuner the recorded result instead of training it again.
+            return self._recorded_result(finished[-1].info.run_id)
+        crashes = sum(r.data.tags.get("killed_by") == "crash" for r in earlier)
         # Raw hp values (e.g. learning_rate_sgd) and the model arguments they resolve to (one
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
         params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
         with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params) as run_id:
+            if crashes >= t.max_crashes:
+                raise kt.errors.FailedTrialError(
+                    f"its process died on each of {crashes} attempts (out of memory?); "
+                    "not started again (tuner.max_crashes_per_trial)"
+                )
             t._run_id = run_id
             try:
                 histories = self._checked(super().run_trial(trial, *args, **kwargs))
@@ -103,6 +123,13 @@ class TrackedTuner:
             finally:
                 t._run_id = None
         return histories
+
+    def _recorded_result(self, run_id: str) -> dict[str, float]:
+        """The metrics of a recorded trial run at its best epoch, as keras-tuner takes them."""
+        tracker = self.tracking.tracker
+        history = {key: dict(tracker.metric_history(run_id, key)) for key in EPOCH_METRICS}
+        best = max(history[OBJECTIVE], key=history[OBJECTIVE].get)
+        return {key: values[best] for key, values in history.items() if best in values}
 
     @staticmethod
     def _checked(histories):

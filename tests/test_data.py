@@ -16,9 +16,9 @@ from src.errors import DataError
 
 @pytest.fixture(autouse=True)
 def fresh_process_cache():
-    data.load_raw.cache_clear()
+    data.clear_caches()
     yield
-    data.load_raw.cache_clear()
+    data.clear_caches()
 
 
 @pytest.fixture
