@@ -180,8 +180,10 @@ class Tracker:
         path = sqlite_path(uri)
         if path is not None:
             path.resolve().parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=uri)
         with _store_init_lock(uri):
+            # The client opens (and, for a new store, creates) the database: inside the lock.
+            self.client = MlflowClient(tracking_uri=uri)
+            self.client.search_experiments(max_results=1)
             self.experiment_id = self._experiment_id(experiment)
 
     def _experiment_id(self, name: str) -> str:

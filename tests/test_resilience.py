@@ -1,0 +1,312 @@
+"""Crashes, kills, signals, failing trials, bad input and concurrency, with real processes.
+
+A sweep subprocess is watched through a read-only SQLite connection (opening the store with
+MLflow from here would itself create tables), interrupted mid-trial, and rerun.
+"""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, TINY, all_runs, mlflow_client, run_cli
+
+from src import state
+
+pytestmark = pytest.mark.slow
+
+# Long enough trials (6 epochs on 18,000 images, ~3 s) to be interrupted in the middle.
+INTERRUPTIBLE = ("tuner.max_trials=3", "train.epochs=6", "data.limit=20000")
+
+
+def start(*args, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "w")  # noqa: SIM115 - closed by the process's end
+    return subprocess.Popen(
+        [sys.executable, "-m", "src.sweep", *args],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+
+
+def wait_until(predicate, timeout=180, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def db_path(uri: str) -> Path:
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+def running_trial(uri: str, trial_id: str, min_epochs: int = 1):
+    """(run id, epochs logged) of the trial's RUNNING run once it has logged `min_epochs`."""
+    path = db_path(uri)
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            row = db.execute(
+                "SELECT r.run_uuid FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                "WHERE t.key = 'trial_id' AND t.value = ? AND r.status = 'RUNNING'",
+                (trial_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            (epochs,) = db.execute(
+                "SELECT COUNT(*) FROM metrics WHERE run_uuid = ? AND key = 'val_accuracy'", row
+            ).fetchone()
+    except sqlite3.OperationalError:  # tables not created yet, or a writer holds the lock
+        return None
+    return (row[0], epochs) if epochs >= min_epochs else None
+
+
+def trial_runs(uri):
+    return [r for r in all_runs(uri) if r.data.tags.get("run_kind") == "trial"]
+
+
+def job_runs(uri):
+    return [r for r in all_runs(uri) if r.data.tags.get("run_kind") == "job"]
+
+
+def assert_complete(uri, trials=3):
+    """Exactly `trials` FINISHED trial runs, one per trial id, and nothing left RUNNING."""
+    runs = all_runs(uri)
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    finished = [r for r in trial_runs(uri) if r.info.status == "FINISHED"]
+    ids = [r.data.tags["trial_id"] for r in finished]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == trials, ids
+    jobs = job_runs(uri)
+    assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"  # resumed, not duplicated
+    assert "test_accuracy" in jobs[0].data.metrics
+
+
+def test_kill_9_mid_trial_resumes_exactly(store, tmp_path):
+    args = (*INTERRUPTIBLE, f"tracking.uri={store}")
+    proc = start(*args, log_path=tmp_path / "first.log")
+    killed_run, epochs_seen = wait_until(lambda: running_trial(store, "1"))
+    proc.kill()
+    proc.wait(timeout=30)
+    before = {r.info.run_id: r for r in trial_runs(store)}
+    trial0 = [r for r in before.values() if r.data.tags["trial_id"] == "0"]
+    assert len(trial0) == 1 and trial0[0].info.status == "FINISHED"
+    # What was logged for completed epochs survived the kill.
+    assert len(before[killed_run].data.metrics) >= 1
+    history = mlflow_client(store).get_metric_history(killed_run, "val_accuracy")
+    assert len(history) >= epochs_seen
+
+    lost = before[killed_run]
+    print(
+        f"\nkill -9 cost: {len(history)} epoch(s), "
+        f"{(lost.info.end_time or time.time() * 1000) - lost.info.start_time:.0f} ms "
+        "of trial 1 are redone; trial 0 is kept"
+    )
+    started = time.monotonic()
+    again = run_cli("src.sweep", *args)
+    print(f"resume to completion: {time.monotonic() - started:.1f} s")
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "trial(s) 1 were cut short" in again.stderr + again.stdout
+    assert_complete(store)
+    runs = {r.info.run_id: r for r in trial_runs(store)}
+    assert runs[killed_run].info.status == "KILLED"
+    assert runs[killed_run].data.tags["killed_by"] == "crash"
+    # The completed trial was neither retrained nor logged again.
+    assert [r.info.run_id for r in runs.values() if r.data.tags["trial_id"] == "0"] == [
+        trial0[0].info.run_id
+    ]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_mark_runs_killed_and_resume(store, tmp_path, sig, code):
+    args = (*INTERRUPTIBLE, f"tracking.uri={store}")
+    proc = start(*args, log_path=tmp_path / "first.log")
+    interrupted_run, _ = wait_until(lambda: running_trial(store, "1"))
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == code
+    output = (tmp_path / "first.log").read_text()
+    assert "interrupted:" in output and "Traceback" not in output
+    runs = {r.info.run_id: r for r in all_runs(store)}
+    assert runs[interrupted_run].info.status == "KILLED"
+    assert runs[interrupted_run].data.tags["killed_by"] == "interrupt"
+    assert job_runs(store)[0].info.status == "KILLED"
+
+    again = run_cli("src.sweep", *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert_complete(store)
+
+
+def test_a_trial_that_always_dies_is_failed_after_bounded_attempts(store, tmp_path):
+    args = (*INTERRUPTIBLE, "tuner.max_crashes_per_trial=1", f"tracking.uri={store}")
+    proc = start(*args, log_path=tmp_path / "first.log")
+    wait_until(lambda: running_trial(store, "1"))
+    proc.kill()
+    proc.wait(timeout=30)
+    again = run_cli("src.sweep", *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    by_status = {}
+    for run in trial_runs(store):
+        by_status.setdefault(run.data.tags["trial_id"], []).append(run.info.status)
+    assert sorted(by_status["1"]) == ["FAILED", "KILLED"]  # not started a second time
+    assert by_status["0"] == ["FINISHED"] and by_status["2"] == ["FINISHED"]
+    failed = next(r for r in trial_runs(store) if r.info.status == "FAILED")
+    assert "process died" in failed.data.tags["error"]
+
+
+def test_resume_false_starts_afresh(tiny, store):
+    from src.sweep import JobContext, run_sweep
+
+    run_sweep(tiny(), JobContext(sweep_id="a"))
+    run_sweep(tiny("train.resume=false"), JobContext(sweep_id="b"))
+    jobs = job_runs(store)
+    assert len(jobs) == 2 and len(trial_runs(store)) == 4
+    assert {j.data.tags["sweep_id"] for j in jobs} == {"a", "b"}
+
+
+def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
+    from src.sweep import JobContext, run_sweep
+
+    cfg = tiny()
+    run_sweep(cfg, JobContext(sweep_id="a"))
+    oracle = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg)) / "oracle.json"
+    oracle.write_text(oracle.read_text()[:40])  # what a crash mid-write used to leave
+    runs_before = len(all_runs(store))
+    result = run_cli("src.sweep", *TINY, f"tracking.uri={store}")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(oracle) in errors[0] and "train.resume=false" in errors[0]
+    assert len(all_runs(store)) == runs_before
+    assert job_runs(store)[0].info.status == "FINISHED"  # the old run is left as it was
+    fresh = run_cli("src.sweep", *TINY, f"tracking.uri={store}", "train.resume=false")
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+
+
+def test_state_writes_are_atomic(tmp_path):
+    path = tmp_path / "oracle.json"
+    state.write_json_atomically(path, {"trials": 1})
+    with pytest.raises(TypeError):
+        state.write_json_atomically(path, {"trials": object()})  # fails half way
+    assert json.loads(path.read_text()) == {"trials": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["oracle.json"]
+
+
+def test_failing_trials_are_recorded_and_a_failed_job_does_not_poison_the_next(store):
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "search.learning_rate=1e30,0.01",
+        "search.optimizer=sgd",
+        "tuner.max_trials=4",
+        "tuner.max_retries_per_trial=2",
+        *TINY[:2],
+        f"tracking.uri={store}",
+    )
+    assert result.returncode == 1
+    summary = result.stderr[result.stderr.index("sweep: 2 job(s), 1 failed") :]
+    assert "FAILED" in summary and "stopped after 3 trials failed in a row" in summary
+    assert "NaNLossError" in summary and "FINISHED" in summary
+    jobs = {j.data.params["search_space"].count("1e+30") > 0: j for j in job_runs(store)}
+    assert jobs[True].info.status == "FAILED" and jobs[False].info.status == "FINISHED"
+    nan_trials = [
+        t for t in trial_runs(store) if t.data.tags["mlflow.parentRunId"] == jobs[True].info.run_id
+    ]
+    # NaN is not retried with the same values, even with retries allowed.
+    assert len(nan_trials) == 3 and all(t.info.status == "FAILED" for t in nan_trials)
+    assert all("NaN" in t.data.tags["error"] for t in nan_trials)
+    healthy = [
+        t for t in trial_runs(store) if t.data.tags["mlflow.parentRunId"] == jobs[False].info.run_id
+    ]
+    assert len(healthy) == 4 and all(t.info.status == "FINISHED" for t in healthy)
+
+
+BAD_INPUT = [
+    ("loss=sparce", "loss:"),
+    ("train.epochs=three", "train.epochs:"),
+    ("train.epochs=-1", "train.epochs:"),
+    ("tuner.max_trials=0", "tuner.max_trials:"),
+    ("data.limit=-5", "data.limit:"),
+    ("+train.lr=0.1", "train.lr:"),
+    ("tuner=nonesuch", "tuner:"),
+    ("search.hidden_units='int(512, 32)'", "search.hidden_units:"),
+    ("search.learning_rate=0", "search.learning_rate:"),
+    ("search.learning_rate=-1e-3", "search.learning_rate:"),
+]
+
+
+@pytest.mark.parametrize("override,field", BAD_INPUT)
+@pytest.mark.parametrize("multirun", [False, True])
+def test_bad_input_is_refused_before_anything_is_written(tmp_path, override, field, multirun):
+    store = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    args = ["-m", "loss=sparse,categorical"] if multirun else []
+    result = run_cli(
+        "src.sweep",
+        *args,
+        override,
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), lines
+    assert not (tmp_path / "store").exists() and not (tmp_path / "multirun").exists()
+
+
+def test_missing_data_and_unreachable_store_are_refused_at_start(tmp_path):
+    store = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("src.sweep", f"data.dir={empty}", f"tracking.uri={store}", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        next(line for line in result.stderr.splitlines() if line.startswith("error: data.dir:"))
+    ]
+    assert not (tmp_path / "store").exists()
+    result = run_cli("src.sweep", "tracking.uri=http://127.0.0.1:9", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: tracking.uri: cannot reach")
+
+
+def test_two_sweeps_at_once_on_a_brand_new_store(store, tmp_path):
+    procs = [
+        start(*TINY, f"loss={loss}", f"tracking.uri={store}", log_path=tmp_path / f"{loss}.log")
+        for loss in ("sparse", "categorical")
+    ]
+    same = start(*TINY, "loss=sparse", f"tracking.uri={store}", log_path=tmp_path / "same.log")
+    for proc in [*procs, same]:
+        assert proc.wait(timeout=300) == 0, (tmp_path / "sparse.log").read_text()[-2000:]
+    jobs = job_runs(store)
+    # The identical third command waited for the first and found its search done.
+    assert sorted(j.data.params["loss"] for j in jobs) == ["categorical", "sparse"]
+    assert len(trial_runs(store)) == 4
+    assert all(r.info.status == "FINISHED" for r in all_runs(store))
+
+
+def test_parallel_jobs_with_the_joblib_launcher_log_every_trial(store, tmp_path):
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        "hydra/launcher=joblib",
+        *TINY,
+        "train.epochs=3",
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sweep: 2 job(s), 0 failed" in result.stderr
+    client = mlflow_client(store)
+    trials = trial_runs(store)
+    assert len(job_runs(store)) == 2 and len(trials) == 4
+    for trial in trials:
+        assert trial.info.status == "FINISHED"
+        assert len(client.get_metric_history(trial.info.run_id, "val_loss")) == 3
