@@ -37,6 +37,7 @@ def build_model(
     image_shape: tuple[int, int] = (28, 28),
     num_classes: int = 10,
     steps_per_execution: int = 1,
+    jit_compile: bool = False,
 ) -> keras.Model:
     """Rescale -> flatten -> Dense(relu) x layers -> Dense(num_classes, softmax), compiled.
 
@@ -61,5 +62,6 @@ def build_model(
         loss=LOSS_FUNCTIONS[loss],
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
     )
     return model

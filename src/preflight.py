@@ -16,6 +16,7 @@ from src.tracking import check_reachable
 def check(cfg: DictConfig) -> None:
     """Raise a UserError naming the field if `cfg` cannot run; writes nothing to the store."""
     config.validate(cfg)
-    check_reachable(cfg.tracking.uri)
+    if cfg.tracking.enabled:
+        check_reachable(cfg.tracking.uri)
     d = cfg.data
     data.ensure_available(d.name, d.dir, d.system_dir, d.url)

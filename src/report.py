@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 STATUS_FILE = "job_status.json"
+_INTERRUPTED = ".interrupted"  # marker: jobs of an interrupted multirun do not start
 _sweep_dir: Path | None = None
 
 
@@ -20,6 +21,7 @@ def start_sweep(sweep_dir: str | Path) -> None:
     """Remember where this process's multirun writes its jobs' folders."""
     global _sweep_dir
     _sweep_dir = Path(sweep_dir)
+    (_sweep_dir / _INTERRUPTED).unlink(missing_ok=True)  # a rerun into the same folder starts
 
 
 def write_status(
@@ -53,8 +55,12 @@ def print_sweep_summary(file=sys.stderr) -> int:
     if not statuses:
         return 0
     failed = [s for s in statuses if s["status"] != "FINISHED"]
+    killed = sum(s["status"] == "KILLED" for s in statuses)
     width = max(len(s["job"]) for s in statuses)
-    print(f"\nsweep: {len(statuses)} job(s), {len(failed)} failed", file=file)
+    print(
+        f"\nsweep: {len(statuses)} job(s), {len(failed) - killed} failed, {killed} interrupted",
+        file=file,
+    )
     for s in statuses:
         if s["status"] == "FINISHED":
             r = s["result"]
@@ -66,3 +72,15 @@ def print_sweep_summary(file=sys.stderr) -> int:
             detail = s["error"] or "no reason recorded"
         print(f"  {s['job']:<{width}}  {s['status']:<8}  {detail}", file=file)
     return len(failed)
+
+
+
+def mark_interrupted() -> None:
+    """Tell this multirun's jobs that have not started yet not to start."""
+    if _sweep_dir is not None:
+        _sweep_dir.mkdir(parents=True, exist_ok=True)
+        (_sweep_dir / _INTERRUPTED).touch()
+
+
+def sweep_interrupted(sweep_dir: str | Path) -> bool:
+    return (Path(sweep_dir) / _INTERRUPTED).exists()

@@ -20,8 +20,19 @@ class JobResult:
     test_loss: float
     trials: int
     failed: int
+    # Epochs trained by the trials that completed (Hyperband trains most trials for fewer).
+    trial_epochs: int
+    train_images: int
     # (trial id, reason) of every trial that failed, for the closing summary.
     failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def epochs_trained(trial, epochs: int) -> int:
+    """Epochs a trial trained: Hyperband's trials run from `tuner/initial_epoch` to `tuner/epochs`."""
+    values = trial.hyperparameters.values
+    if "tuner/epochs" in values:
+        return int(values["tuner/epochs"]) - int(values.get("tuner/initial_epoch", 0))
+    return epochs
 
 
 def _reason(message: str | None) -> str:
@@ -29,7 +40,7 @@ def _reason(message: str | None) -> str:
     return lines[-1] if lines else "no reason recorded"
 
 
-def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, one_hot: bool) -> JobResult:
+def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> JobResult:
     """Record on the job's run its best trial and that model's test metrics.
 
     The choice is made on `val_accuracy` alone; the test set is touched here only, afterwards,
@@ -46,9 +57,13 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, one_hot:
             "'error' tags in MLflow"
         )
     best = best_trials[0]
+    one_hot = cfg.loss.name == "categorical"
     model = tuner.load_model(best)
     test_loss, test_accuracy = model.evaluate(
-        dataset.x_test, dataset.labels("test", one_hot), batch_size=1024, verbose=0
+        dataset.x_test,
+        dataset.labels("test", one_hot),
+        batch_size=cfg.train.eval_batch_size,
+        verbose=0,
     )
     val_loss = best.metrics.get_last_value("val_loss")
     hps = dict(best.hyperparameters.values)
@@ -103,5 +118,7 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, one_hot:
         float(test_loss),
         len(trials),
         len(failures),
+        sum(epochs_trained(t, cfg.train.epochs) for t in trials if t.status == "COMPLETED"),
+        len(dataset.x_train),
         failures,
     )

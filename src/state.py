@@ -44,6 +44,7 @@ def search_definition(cfg: DictConfig) -> dict:
         "tracking": {
             "uri": container["tracking"]["uri"],
             "experiment": container["tracking"]["experiment"],
+            "enabled": container["tracking"]["enabled"],
         },
     }
 

@@ -21,6 +21,7 @@ import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
+from src import runtime
 from src import space as space_module
 from src.model import OBJECTIVE, ModelParams, build_model
 from src.tracking import Tracker
@@ -42,7 +43,8 @@ class SoftmaxHyperModel(kt.HyperModel):
         search_space: space_module.Space,
         loss: str,
         seed: int,
-        steps_per_execution: int,
+        steps_per_execution: int = 1,
+        jit_compile: bool = False,
         image_shape: tuple[int, int] = (28, 28),
         num_classes: int = 10,
     ):
@@ -51,6 +53,7 @@ class SoftmaxHyperModel(kt.HyperModel):
         self.loss = loss
         self.seed = seed
         self.steps_per_execution = steps_per_execution
+        self.jit_compile = jit_compile
         self.image_shape = image_shape
         self.num_classes = num_classes
 
@@ -63,6 +66,7 @@ class SoftmaxHyperModel(kt.HyperModel):
             self.image_shape,
             self.num_classes,
             self.steps_per_execution,
+            self.jit_compile,
         )
 
     def model_params(self, hp: kt.HyperParameters) -> ModelParams:
@@ -146,6 +150,16 @@ class TrackedTuner:
             path = Path(tmp) / "model.keras"
             model.save(path)
             self.tracking.tracker.log_file(run_id, path)
+
+    def on_trial_begin(self, trial):
+        self._before_trial = runtime.trial_snapshot()
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        try:
+            super().on_trial_end(trial)
+        finally:
+            runtime.release_trial(self._before_trial)
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.perf_counter()

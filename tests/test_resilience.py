@@ -145,6 +145,38 @@ def test_ctrl_c_and_sigterm_mark_runs_killed_and_resume(store, tmp_path, sig, co
     assert_complete(store)
 
 
+def test_ctrl_c_stops_parallel_jobs_cleanly_and_they_resume(store, tmp_path):
+    """Ctrl-C reaches the whole process group: the parent and Hydra's joblib workers."""
+    args = (
+        "-m",
+        "loss=sparse,categorical",
+        *INTERRUPTIBLE,
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    )
+    log = open(tmp_path / "first.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "src.sweep", *args],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_until(lambda: running_trial(store, "1"))
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    output = (tmp_path / "first.log").read_text()
+    assert "2 job(s), 0 failed, 2 interrupted" in output and "Traceback" not in output
+    assert not [r for r in all_runs(store) if r.info.status == "RUNNING"]
+    assert all(j.info.status == "KILLED" for j in job_runs(store))
+
+    again = run_cli("src.sweep", *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    finished = [r for r in trial_runs(store) if r.info.status == "FINISHED"]
+    assert len(finished) == 6 and len(job_runs(store)) == 2
+    assert all(j.info.status == "FINISHED" for j in job_runs(store))
+
+
 def test_a_trial_that_always_dies_is_failed_after_bounded_attempts(store, tmp_path):
     args = (*INTERRUPTIBLE, "tuner.max_crashes_per_trial=1", f"tracking.uri={store}")
     proc = start(*args, log_path=tmp_path / "first.log")
@@ -211,7 +243,7 @@ def test_failing_trials_are_recorded_and_a_failed_job_does_not_poison_the_next(s
         f"tracking.uri={store}",
     )
     assert result.returncode == 1
-    summary = result.stderr[result.stderr.index("sweep: 2 job(s), 1 failed") :]
+    summary = result.stderr[result.stderr.index("sweep: 2 job(s), 1 failed, 0 interrupted") :]
     assert "FAILED" in summary and "stopped after 3 trials failed in a row" in summary
     assert "NaNLossError" in summary and "FINISHED" in summary
     jobs = {j.data.params["search_space"].count("1e+30") > 0: j for j in job_runs(store)}
@@ -303,7 +335,7 @@ def test_parallel_jobs_with_the_joblib_launcher_log_every_trial(store, tmp_path)
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "sweep: 2 job(s), 0 failed" in result.stderr
+    assert "sweep: 2 job(s), 0 failed, 0 interrupted" in result.stderr
     client = mlflow_client(store)
     trials = trial_runs(store)
     assert len(job_runs(store)) == 2 and len(trials) == 4

@@ -1,0 +1,110 @@
+"""The script users write today: keras-tuner's RandomSearch with `mlflow.tensorflow.autolog()`.
+
+This is the benchmark's reference (arm "plain" of `python -m src.bench`), written the way the
+lesson and the libraries' own guides write it: Keras defaults (no `steps_per_execution`, the
+fit batch size for validation), pixels scaled in NumPy, autolog's defaults (a model logged with
+its inferred pip requirements after every fit, a flat run per trial). It searches the same space
+as the project's default sweep, with the same hyperparameter names and order, so the same seed
+samples the same configurations, and validates on the same images: the comparison is fair.
+
+    python -m src.baseline --trials 4 --epochs 3 --tracking-uri sqlite:////tmp/b/mlflow.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--dir", required=True, help="keras-tuner's working folder")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+
+    import keras
+    import keras_tuner as kt
+    import mlflow
+
+    from src.data import ensure_available, split
+
+    ensure_available(
+        "fashion_mnist",
+        None,
+        "/usr/share/datasets/fashion-mnist",
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    )
+    (x, y), _ = keras.datasets.fashion_mnist.load_data()
+    n = len(x) if args.limit is None else args.limit
+    train_idx, val_idx = split(n, 0.1, args.seed)  # the sweep's validation images
+    x = x / 255.0
+    x_train, y_train, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+    mlflow.set_tracking_uri(args.tracking_uri)
+    mlflow.set_experiment("plain-script")
+    mlflow.tensorflow.autolog()
+
+    def build(hp):
+        optimizer = hp.Choice("optimizer", ["adam", "sgd"])
+        with hp.conditional_scope("optimizer", ["adam"]):
+            lr_adam = hp.Float("learning_rate_adam", 1e-4, 1e-2, sampling="log")
+        with hp.conditional_scope("optimizer", ["sgd"]):
+            lr_sgd = hp.Float("learning_rate_sgd", 1e-3, 0.5, sampling="log")
+        units = hp.Int("hidden_units", 32, 512, step=32)
+        hp.Fixed("layers", 1)
+        hp.Fixed("dropout", 0.0)
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(28, 28)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        if optimizer == "adam":
+            opt = keras.optimizers.Adam(learning_rate=lr_adam)
+        else:
+            opt = keras.optimizers.SGD(learning_rate=lr_sgd)
+        model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = kt.RandomSearch(
+        build,
+        objective="val_accuracy",
+        max_trials=args.trials,
+        seed=args.seed,
+        directory=args.dir,
+        project_name="plain",
+        overwrite=True,
+    )
+    tuner.search(
+        x_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_data=(x_val, y_val),
+        verbose=0,
+    )
+    best = tuner.oracle.get_best_trials(1)[0]
+    print(
+        json.dumps(
+            {
+                "best_val_accuracy": best.score,
+                "best_hyperparameters": best.hyperparameters.values,
+                "trials": len(tuner.oracle.trials),
+                "train_images": len(x_train),
+                "seconds": time.perf_counter() - started,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
