@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data sweep test lint format ui clean
+.PHONY: setup data sweep test bench lint format ui clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,11 @@ sweep: data
 
 test: data
 	$(PY) -m pytest
+
+# The sweep against the plain keras-tuner + MLflow script (~8 min); BENCH_ARGS=--long for the
+# default sweep's budget.
+bench: data
+	$(PY) -m src.bench $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

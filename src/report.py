@@ -74,7 +74,6 @@ def print_sweep_summary(file=sys.stderr) -> int:
     return len(failed)
 
 
-
 def mark_interrupted() -> None:
     """Tell this multirun's jobs that have not started yet not to start."""
     if _sweep_dir is not None:
