@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data sweep test bench lint format ui clean
+.PHONY: setup data sweep test bench lint format ui screenshots clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,10 @@ format: setup
 
 ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --port 5000
+
+# The README's pictures, from the latest sweep in mlruns/ (needs Debian's chromium).
+screenshots: setup
+	$(PY) -m src.ui screenshot --out docs
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

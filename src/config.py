@@ -23,6 +23,7 @@ SWEEPS_DIR = ROOT / "sweeps"
 LOSSES = ("sparse", "categorical")
 DATASETS = ("fashion_mnist", "mnist")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
+PROGRESS_MODES = ("auto", "live", "lines", "off")
 
 
 @dataclass
@@ -151,6 +152,9 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
+    # Live progress: auto (redrawn in place on a terminal, plain lines otherwise), live, lines,
+    # or off (quiet).
+    progress: str = "auto"
 
 
 def register_configs() -> None:
@@ -220,6 +224,8 @@ def validate(cfg: DictConfig) -> None:
         _fail("loss", f"got {cfg.loss.name!r}; choose one of {', '.join(LOSSES)}")
     if cfg.data.name not in DATASETS:
         _fail("data", f"got {cfg.data.name!r}; choose one of {', '.join(DATASETS)}")
+    if cfg.progress not in PROGRESS_MODES:
+        _fail("progress", f"got {cfg.progress!r}; choose one of {', '.join(PROGRESS_MODES)}")
     if cfg.tuner.name not in TUNERS:
         _fail("tuner", f"got {cfg.tuner.name!r}; choose one of {', '.join(TUNERS)}")
     for key in (

@@ -215,6 +215,9 @@ def load_raw(
     url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
 ):
     """Train and test arrays from Keras' loader, read once per process per source."""
+    from src.runtime import import_tensorflow
+
+    import_tensorflow()
     from keras import datasets
 
     source = ensure_available(name, data_dir, system_dir, url)

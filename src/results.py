@@ -1,17 +1,29 @@
-"""A job's outcome: the best trial by validation accuracy, and that model's test accuracy."""
+"""A job's outcome: the best trial by validation accuracy, that model's test accuracy, and what
+the job's run shows about its trials (a trials table, pictures and a Markdown summary)."""
 
 from __future__ import annotations
 
+import resource
+import statistics
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
+
+from src import plots
 from src.data import Dataset
 from src.model import OBJECTIVE
 from src.tracking import Tracker
 
+TOP = 5  # trials listed in a job's summary
+
 
 @dataclass(frozen=True)
 class JobResult:
-    run_id: str
+    job: str
+    loss: str
+    run_id: str | None
     best_trial_id: str
     best_hyperparameters: dict
     best_val_accuracy: float
@@ -23,8 +35,13 @@ class JobResult:
     # Epochs trained by the trials that completed (Hyperband trains most trials for fewer).
     trial_epochs: int
     train_images: int
+    mean_val_accuracy: float
+    mean_epoch_time: float | None
+    peak_memory_mb: float
     # (trial id, reason) of every trial that failed, for the closing summary.
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # One row per trial: id, status, hyperparameters, val_accuracy, epoch time.
+    rows: list[dict] = field(default_factory=list)
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -40,16 +57,42 @@ def _reason(message: str | None) -> str:
     return lines[-1] if lines else "no reason recorded"
 
 
-def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> JobResult:
-    """Record on the job's run its best trial and that model's test metrics.
+def trial_rows(tuner) -> list[dict]:
+    """Every trial as a row, best first (failed ones last)."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        params = tuner.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
+        completed = trial.status == "COMPLETED"
+        rows.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": trial.status,
+                **params,
+                OBJECTIVE: trial.score if completed else None,
+                "epoch_time": tuner.epoch_seconds.get(trial.trial_id),
+                "error": None if completed else _reason(trial.message),
+            }
+        )
+    return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0)))
+
+
+def record_best(
+    tracker: Tracker,
+    run_id: str | None,
+    tuner,
+    dataset: Dataset,
+    cfg,
+    job: str = "",
+    searched: list[str] | None = None,
+) -> JobResult:
+    """Record on the job's run its best trial and that model's test metrics, its trials table,
+    its pictures and its summary.
 
     The choice is made on `val_accuracy` alone; the test set is touched here only, afterwards,
     to report the chosen model.
     """
-    trials = list(tuner.oracle.trials.values())
-    failures = [
-        (t.trial_id, _reason(t.message)) for t in trials if t.status in ("FAILED", "INVALID")
-    ]
+    rows = trial_rows(tuner)
+    failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best_trials = tuner.oracle.get_best_trials(1)
     if not best_trials:
         raise RuntimeError(
@@ -59,12 +102,11 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> 
     best = best_trials[0]
     one_hot = cfg.loss.name == "categorical"
     model = tuner.load_model(best)
+    batch = cfg.train.eval_batch_size
     test_loss, test_accuracy = model.evaluate(
-        dataset.x_test,
-        dataset.labels("test", one_hot),
-        batch_size=cfg.train.eval_batch_size,
-        verbose=0,
+        dataset.x_test, dataset.labels("test", one_hot), batch_size=batch, verbose=0
     )
+    predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
     val_loss = best.metrics.get_last_value("val_loss")
     hps = dict(best.hyperparameters.values)
     resolved = tuner.hypermodel.model_params(best.hyperparameters.copy()).as_dict()
@@ -76,6 +118,33 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> 
         ),
         None,
     )
+    scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
+    times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
+    result = JobResult(
+        job=job,
+        loss=cfg.loss.name,
+        run_id=run_id,
+        best_trial_id=best.trial_id,
+        best_hyperparameters=resolved,
+        best_val_accuracy=float(best.score),
+        best_val_loss=float(val_loss),
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+        trials=len(rows),
+        failed=len(failures),
+        trial_epochs=sum(
+            epochs_trained(t, cfg.train.epochs)
+            for t in tuner.oracle.trials.values()
+            if t.status == "COMPLETED"
+        ),
+        train_images=len(dataset.x_train),
+        mean_val_accuracy=statistics.fmean(scores),
+        mean_epoch_time=statistics.fmean(times) if times else None,
+        # This process's peak: the job's own in a joblib worker, the largest so far otherwise.
+        peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        failures=failures,
+        rows=rows,
+    )
     tracker.log_metrics(
         run_id,
         {
@@ -83,6 +152,9 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> 
             "best_val_loss": val_loss,
             "test_accuracy": test_accuracy,
             "test_loss": test_loss,
+            f"mean_{OBJECTIVE}": result.mean_val_accuracy,
+            "peak_memory_mb": result.peak_memory_mb,
+            **({"mean_epoch_time": result.mean_epoch_time} if times else {}),
         },
     )
     tracker.set_tags(
@@ -108,17 +180,75 @@ def record_best(tracker: Tracker, run_id: str, tuner, dataset: Dataset, cfg) -> 
         },
         "best_trial.json",
     )
-    return JobResult(
-        run_id,
-        best.trial_id,
-        resolved,
-        float(best.score),
-        float(val_loss),
-        float(test_accuracy),
-        float(test_loss),
-        len(trials),
-        len(failures),
-        sum(epochs_trained(t, cfg.train.epochs) for t in trials if t.status == "COMPLETED"),
-        len(dataset.x_train),
-        failures,
-    )
+    if run_id is not None:
+        _log_job_artifacts(tracker, run_id, result, dataset, predicted, searched or [])
+    return result
+
+
+def _log_job_artifacts(
+    tracker: Tracker,
+    run_id: str,
+    result: JobResult,
+    dataset: Dataset,
+    predicted: np.ndarray,
+    searched: list[str],
+) -> None:
+    import pandas as pd
+
+    names = dataset.class_names
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pd.DataFrame(result.rows).to_csv(folder / "trials.csv", index=False)
+        plots.confusion_matrix(
+            dataset.y_test, predicted, names, folder / "confusion_matrix.png", f"{result.job}: "
+        )
+        plots.misclassified(
+            dataset.x_test, dataset.y_test, predicted, names, folder / "misclassified.png"
+        )
+        completed = [r for r in result.rows if r[OBJECTIVE] is not None]
+        plots.hyperparameter_effects(completed, searched, folder / "hyperparameters.png")
+        (folder / "summary.md").write_text(job_markdown(result))
+        for name in (
+            "trials.csv",
+            "confusion_matrix.png",
+            "misclassified.png",
+            "hyperparameters.png",
+            "summary.md",
+        ):
+            tracker.log_file(run_id, folder / name)
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-2 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def job_markdown(result: JobResult) -> str:
+    """The job's summary: its best trial, its top trials, and its failures."""
+    best = result.best_hyperparameters
+    lines = [
+        f"## {result.job}",
+        "",
+        f"Best trial {result.best_trial_id}: {OBJECTIVE} {result.best_val_accuracy:.4f}, "
+        f"test accuracy {result.test_accuracy:.4f} "
+        f"({', '.join(f'{k}={_fmt(v)}' for k, v in best.items())}).",
+        f"{result.trials} trials ({result.failed} failed), mean {OBJECTIVE} "
+        f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
+        f"peak memory {result.peak_memory_mb:.0f} MB.",
+        "",
+        "| trial | hidden_units | layers | dropout | optimizer | learning_rate | "
+        f"{OBJECTIVE} | s/epoch |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
+        lines.append(
+            f"| {row['trial_id']} | {row['hidden_units']} | {row['layers']} | "
+            f"{_fmt(row['dropout'])} | {row['optimizer']} | {_fmt(row['learning_rate'], 3)} | "
+            f"{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
+        )
+    for trial_id, reason in result.failures:
+        lines.append(f"\n- trial {trial_id} failed: {reason}")
+    return "\n".join(lines) + "\n"

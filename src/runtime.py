@@ -12,8 +12,30 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 
 log = logging.getLogger(__name__)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow without the notices its C++ start-up writes straight to the standard
+    error file (oneDNN, CPU features, absl): they bury the sweep's own output. A Python error
+    during the import is still raised; TF_CPP_MIN_LOG_LEVEL=0 or 1 shows the notices."""
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+        import tensorflow
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def set_threads(threads: int) -> None:

@@ -246,3 +246,19 @@ def sample(hp: Any, space: Space) -> ModelParams:
         optimizer=str(optimizer),
         learning_rate=float(learning_rate),
     )
+
+
+def searched(space: Space) -> list[str]:
+    """The model arguments this space varies (the rest are fixed)."""
+    names = [
+        name
+        for name in ("hidden_units", "layers", "dropout", "optimizer")
+        if not isinstance(getattr(space, name), Fixed)
+    ]
+    rates = space.learning_rate
+    if isinstance(rates, dict):
+        if len(rates) > 1 or any(not isinstance(spec, Fixed) for spec in rates.values()):
+            names.append("learning_rate")
+    elif not isinstance(rates, Fixed):
+        names.append("learning_rate")
+    return names

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from src import cli, data, preflight, report, runtime, signals, space, state
+from src import cli, data, preflight, progress, report, runtime, signals, space, state
 from src.config import ROOT
 from src.errors import Interrupted, JobFailed
 from src.tracking import NullTracker, Tracker, git_state
@@ -52,6 +52,8 @@ class JobContext:
 
     overrides: tuple[str, ...] = ()
     sweep_id: str = field(default_factory=lambda: os.environ.get(SWEEP_ID_ENV) or new_sweep_id())
+    # Hydra's output folder for the job: its log, and its progress file for the display.
+    output_dir: str | None = None
 
     @property
     def name(self) -> str:
@@ -62,7 +64,10 @@ class JobContext:
     def from_hydra(cls) -> JobContext:
         from hydra.core.hydra_config import HydraConfig
 
-        return cls(overrides=tuple(HydraConfig.get().overrides.task))
+        hydra_cfg = HydraConfig.get()
+        return cls(
+            overrides=tuple(hydra_cfg.overrides.task), output_dir=hydra_cfg.runtime.output_dir
+        )
 
 
 def fixed_params(cfg: DictConfig) -> dict:
@@ -83,10 +88,12 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     store and the data have all been checked."""
     context = context or JobContext()
     preflight.check(cfg)
-    import keras  # after the checks: bad input is refused without loading TensorFlow
+    runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
+    import keras
 
     runtime.set_threads(cfg.train.threads)
 
+    from src.progress import JobProgress
     from src.results import record_best
     from src.tuner import SoftmaxHyperModel, TrialTracking, make_tuner
 
@@ -153,6 +160,15 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
                 tuner.tracking = TrialTracking(
                     tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
                 )
+            for trial_id, runs in attempts.items():  # epoch times of trials done before
+                seconds = [r.data.metrics.get("mean_epoch_time") for r in runs]
+                if seconds and seconds[-1] is not None:
+                    tuner.epoch_seconds[trial_id] = seconds[-1]
+            if context.output_dir is not None:
+                done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+                tuner.progress = JobProgress(
+                    context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
+                )
             log.info(
                 "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
                 context.name,
@@ -164,7 +180,11 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
                 "" if tracking else ", untracked",
             )
             _search(tuner, cfg, dataset)
-            result = record_best(tracker, run_id, tuner, dataset, cfg)
+            result = record_best(
+                tracker, run_id, tuner, dataset, cfg, context.name, space.searched(search_space)
+            )
+            if tuner.progress is not None:
+                tuner.progress.finished()
 
     log.info(
         "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
@@ -257,6 +277,11 @@ def main(cfg: DictConfig) -> float | None:
     if multirun and report.sweep_interrupted(hydra_cfg.sweep.dir):
         report.write_status(output_dir, context.name, "KILLED", error="not started: interrupted")
         return None
+    if not multirun:  # a single run: this process is the entry process, with the terminal
+        report.start_run(output_dir)
+        progress.start(cfg.progress).watch(output_dir)
+    if progress.is_live(cfg.progress):
+        _console_warnings_only()  # the live display shows progress; the job's log keeps all
     try:
         result = run_sweep(cfg, context)
     except KeyboardInterrupt:
@@ -279,8 +304,22 @@ def main(cfg: DictConfig) -> float | None:
         else:
             log.error("%s failed: %s", context.name, message)
         return None
-    report.write_status(output_dir, context.name, "FINISHED", result=result)
+    report.write_status(
+        output_dir,
+        context.name,
+        "FINISHED",
+        result=result,
+        tracking_uri=cfg.tracking.uri if cfg.tracking.enabled else None,
+    )
     return result.test_accuracy
+
+
+def _console_warnings_only() -> None:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            handler.setLevel(logging.WARNING)
 
 
 def cli_main() -> None:
@@ -294,12 +333,14 @@ def cli_main() -> None:
         _stopped(signal.SIGTERM if isinstance(exc, Interrupted) else signal.SIGINT)
     if signals.received():  # a multirun whose workers stopped on the signal
         _stopped(signals.received())
-    if report.print_sweep_summary():
+    progress.display().stop()
+    if report.finish():
         sys.exit(1)
 
 
 def _stopped(signum: int) -> None:
-    report.print_sweep_summary()
+    progress.display().stop()
+    report.finish()
     print(
         "interrupted: the trials in progress were marked KILLED; run the same command again "
         "to resume",

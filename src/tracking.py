@@ -196,7 +196,13 @@ class Tracker:
         # A SQLite store keeps its artifacts beside its database: the store is one folder.
         location = None if folder is None else (folder / "artifacts" / _slug(name)).as_uri()
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            # MLflow 3's UI opens an experiment on its GenAI trace views unless told it holds
+            # training runs: this one opens on its runs, job runs with their trials nested.
+            return self.client.create_experiment(
+                name,
+                artifact_location=location,
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            )
         except self._mlflow.exceptions.MlflowException:
             # Another process created it between our lookup and our create.
             return self.client.get_experiment_by_name(name).experiment_id
@@ -388,3 +394,13 @@ class NullTracker:
         return None
 
     end_run = log_params = set_tags = log_metrics = log_file = log_json = log_text = _ignore
+
+
+def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
+    """Attach the same files to several runs of one store (a sweep's closing summary)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for run_id in run_ids:
+        for path in files:
+            _retry_when_locked(client.log_artifact)(run_id, str(path))

@@ -12,7 +12,7 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,10 @@ import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
-from src import runtime
+from src import plots, runtime
 from src import space as space_module
 from src.model import OBJECTIVE, ModelParams, build_model
+from src.progress import JobProgress
 from src.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,6 @@ class TrialTracking:
     attempts: Mapping[str, list] = field(default_factory=dict)
     # A trial whose process died this many times is recorded FAILED instead of started again.
     max_crashes: int = 3
-    on_epoch: Callable[[str, int, Mapping[str, float]], None] | None = None
     _run_id: str | None = field(default=None, repr=False)
 
 
@@ -93,12 +93,29 @@ class NaNLossError(kt.errors.FailedTrialError):
     """The loss became NaN: the same values would diverge again, so never retried."""
 
 
+def short_params(params: Mapping[str, Any]) -> str:
+    """`hidden_units=256 optimizer=adam learning_rate=0.0012`: the searched values, briefly."""
+    shown = {
+        k: v
+        for k, v in params.items()
+        if k in ("hidden_units", "optimizer", "learning_rate", "layers", "dropout")
+    }
+    return " ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+    )
+
+
 class TrackedTuner:
-    """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run."""
+    """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run and keeps
+    the job's progress file current."""
 
     tracking: TrialTracking | None = None
+    progress: JobProgress | None = None
+    # Mean seconds per epoch of each trial (a resumed job fills in its earlier trials).
+    epoch_seconds: dict[str, float]
 
     def run_trial(self, trial, *args, **kwargs):
+        self._epoch_times: list[float] = []
         if self.tracking is None:
             return self._checked(super().run_trial(trial, *args, **kwargs))
         t = self.tracking
@@ -122,11 +139,38 @@ class TrackedTuner:
             t._run_id = run_id
             try:
                 histories = self._checked(super().run_trial(trial, *args, **kwargs))
-                t.tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
-                self._log_model(trial, run_id)
+                self._record_trial(trial, run_id, histories[-1])
             finally:
                 t._run_id = None
         return histories
+
+    def _record_trial(self, trial, run_id: str, history) -> None:
+        """What a finished trial leaves on its run: summary metrics, hyperparameters, learning
+        curves and its best-epoch model."""
+        tracker = self.tracking.tracker
+        values = history.history[OBJECTIVE]
+        best = max(range(len(values)), key=values.__getitem__)
+        tracker.log_metrics(
+            run_id,
+            {
+                f"best_{OBJECTIVE}": values[best],
+                "best_epoch": history.epoch[best],
+                "mean_epoch_time": sum(self._epoch_times) / max(len(self._epoch_times), 1),
+            },
+        )
+        tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            curves = plots.learning_curves(
+                history.history,
+                history.epoch,
+                Path(tmp) / "learning_curves.png",
+                f"trial {trial.trial_id}",
+            )
+            tracker.log_file(run_id, curves)
+            # The model its score belongs to: keras-tuner's best-epoch checkpoint.
+            model = self.load_model(trial)
+            model.save(Path(tmp) / "model.keras")
+            tracker.log_file(run_id, Path(tmp) / "model.keras")
 
     def _recorded_result(self, run_id: str) -> dict[str, float]:
         """The metrics of a recorded trial run at its best epoch, as keras-tuner takes them."""
@@ -143,35 +187,44 @@ class TrackedTuner:
                 raise NaNLossError("loss became NaN or infinite; lower the learning rate")
         return histories
 
-    def _log_model(self, trial, run_id: str) -> None:
-        """The trial's best-epoch model (the one its score belongs to) as a .keras artifact."""
-        model = self.load_model(trial)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.keras"
-            model.save(path)
-            self.tracking.tracker.log_file(run_id, path)
-
     def on_trial_begin(self, trial):
         self._before_trial = runtime.trial_snapshot()
         super().on_trial_begin(trial)
+        if self.progress is not None:
+            self.progress.trial_started(trial.trial_id, len(self.oracle.trials))
 
     def on_trial_end(self, trial):
+        if getattr(self, "_epoch_times", None):
+            self.epoch_seconds[trial.trial_id] = sum(self._epoch_times) / len(self._epoch_times)
         try:
             super().on_trial_end(trial)
         finally:
             runtime.release_trial(self._before_trial)
+        if self.progress is not None:
+            best = self.oracle.get_best_trials(1)
+            self.progress.trial_ended(
+                failed=trial.status != "COMPLETED",
+                best_val_accuracy=best[0].score if best else None,
+                best=short_params(
+                    self.hypermodel.model_params(best[0].hyperparameters.copy()).as_dict()
+                )
+                if best
+                else "",
+            )
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.perf_counter()
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
+        seconds = time.perf_counter() - self._epoch_started
+        self._epoch_times.append(seconds)
+        if self.progress is not None:
+            self.progress.epoch_ended(epoch)
         if self.tracking is None or self.tracking._run_id is None:
             return
         metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
-        metrics["epoch_time"] = time.perf_counter() - self._epoch_started
+        metrics["epoch_time"] = seconds
         self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
-        if self.tracking.on_epoch is not None:
-            self.tracking.on_epoch(trial.trial_id, epoch, metrics)
 
 
 class RandomSearch(TrackedTuner, kt.RandomSearch):
@@ -236,4 +289,5 @@ def make_tuner(
     else:  # validated at start-up; kept for a clear message if called directly
         raise ValueError(f"unknown tuner {name!r}")
     tuner.tracking = tracking
+    tuner.epoch_seconds = {}
     return tuner

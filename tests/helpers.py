@@ -40,3 +40,10 @@ def all_runs(uri: str):
     client = mlflow_client(uri)
     ids = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(ids, max_results=10000)
+
+
+def job_and_trial_runs(uri: str):
+    runs = all_runs(uri)
+    jobs = [r for r in runs if r.data.tags.get("run_kind") == "job"]
+    trials = [r for r in runs if r.data.tags.get("run_kind") == "trial"]
+    return jobs, trials

@@ -3,6 +3,8 @@
 Real TensorFlow, keras-tuner and an SQLite MLflow store in a temporary folder; tiny budgets.
 """
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from src import data
 from src.sweep import JobContext, run_sweep
 
 pytestmark = pytest.mark.slow
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def jobs_and_trials(uri):
@@ -75,6 +78,31 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
                 assert [m.step for m in history] == [0, 1], metric
             names = {a.path for a in client.list_artifacts(trial.info.run_id)}
             assert {"model.keras", "hyperparameters.json"} <= names
+
+    # Pictures, tables and summaries on every run, valid as files.
+    import pandas as pd
+
+    def artifact(run, name):
+        return Path(client.download_artifacts(run.info.run_id, name, str(tmp_path)))
+
+    for job in jobs:
+        for name in ("confusion_matrix.png", "misclassified.png", "hyperparameters.png"):
+            assert artifact(job, name).read_bytes()[:8] == PNG, name
+        table = pd.read_csv(artifact(job, "trials.csv"))
+        assert len(table) == 2 and "val_accuracy" in table.columns
+        assert artifact(job, "summary.md").read_text().startswith("## ")
+        sweep_summary = artifact(job, "sweep_summary.md").read_text()
+        assert "sparse vs categorical" in sweep_summary
+        assert len(pd.read_csv(artifact(job, "sweep_trials.csv"))) == 4
+    for trial in trials:
+        assert artifact(trial, "learning_curves.png").read_bytes()[:8] == PNG
+        assert {"best_val_accuracy", "mean_epoch_time"} <= set(trial.data.metrics)
+
+    # The terminal's closing summary names both losses; not being a terminal, the progress
+    # display printed plain lines.
+    assert "sparse vs categorical" in result.stderr
+    progress_lines = [line for line in result.stderr.splitlines() if line.startswith("[progress]")]
+    assert progress_lines and "\x1b[" not in result.stderr
 
     # The best trial's saved model takes raw uint8 images.
     best = jobs[0]

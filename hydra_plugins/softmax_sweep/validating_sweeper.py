@@ -28,7 +28,7 @@ ConfigStore.instance().store(
 
 class ValidatingSweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
-        from src import preflight, report
+        from src import preflight, progress, report
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
@@ -37,4 +37,5 @@ class ValidatingSweeper(BasicSweeper):
                 cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
                 preflight.check(cfg)
         report.start_sweep(self.config.hydra.sweep.dir)
+        progress.start(self.config.progress).watch(self.config.hydra.sweep.dir)
         return super().sweep(arguments)

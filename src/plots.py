@@ -1,0 +1,148 @@
+"""The pictures logged with every run, drawn with matplotlib's Agg backend (no display needed).
+
+Trial runs get their learning curves; job runs get the best model's test confusion matrix, a
+grid of misclassified test images, and `val_accuracy` against each searched hyperparameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from src.model import OBJECTIVE
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(
+    history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: Path, title: str = ""
+) -> Path:
+    """Loss and accuracy per epoch, training vs validation."""
+    plt = _pyplot()
+    x = [e + 1 for e in epochs]  # "after epoch 1" reads better than step 0
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=80)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.plot(x, history[metric], "o-", label="train")
+        ax.plot(x, history[f"val_{metric}"], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], path: Path, title: str = ""
+) -> Path:
+    """Counts of true class (rows) against predicted class (columns), with the class names."""
+    plt = _pyplot()
+    n = len(class_names)
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=80)
+    image = ax.imshow(counts, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = counts.max() / 2
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                counts[i, j],
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if counts[i, j] > threshold else "black",
+            )
+    accuracy = np.trace(counts) / counts.sum()
+    ax.set_title(f"{title}test accuracy {accuracy:.4f}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def misclassified(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    path: Path,
+    count: int = 24,
+) -> Path:
+    """A grid of test images the model got wrong, with their true and predicted class."""
+    plt = _pyplot()
+    wrong = np.flatnonzero(y_true != y_pred)[:count]
+    cols = 8
+    rows = max(1, int(np.ceil(len(wrong) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.8), dpi=80, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(
+            f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}", fontsize=7, color="firebrick"
+        )
+    fig.suptitle(f"misclassified test images (true → predicted): first {len(wrong)}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def hyperparameter_effects(trials: Sequence[Mapping], searched: Sequence[str], path: Path) -> Path:
+    """`val_accuracy` against each searched hyperparameter: learning rates on a log axis, the
+    optimizer as colour, choices of words as categories."""
+    plt = _pyplot()
+    names = list(searched) or ["hidden_units"]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), dpi=80, squeeze=False)
+    optimizers = sorted({str(t.get("optimizer")) for t in trials})
+    colours = {name: f"C{i}" for i, name in enumerate(optimizers)}
+    for ax, name in zip(axes[0], names, strict=True):
+        values = [t.get(name) for t in trials]
+        numeric = all(isinstance(v, int | float) for v in values)
+        if numeric:
+            x = values
+        else:
+            levels = sorted({str(v) for v in values})
+            x = [levels.index(str(v)) for v in values]
+            ax.set_xticks(range(len(levels)), levels)
+        for optimizer in optimizers:
+            picked = [i for i, t in enumerate(trials) if str(t.get("optimizer")) == optimizer]
+            ax.scatter(
+                [x[i] for i in picked],
+                [trials[i][OBJECTIVE] for i in picked],
+                color=colours[optimizer],
+                label=optimizer,
+                alpha=0.8,
+            )
+        if numeric and "learning_rate" in name:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel(name)
+        ax.set_ylabel(OBJECTIVE)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(title="optimizer", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

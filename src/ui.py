@@ -1,0 +1,174 @@
+"""The MLflow UI: started on a local port, looked at with headless Chromium.
+
+Used by the UI test and by `python -m src.ui screenshot` (`make screenshots`), which makes the
+README's pictures from the latest sweep in a store.
+Chromium is Debian's (`apt-get install chromium`), driven with Playwright; it starts with
+`--no-sandbox` (root in a container) and with background networking off, since this machine's
+closed network refuses Chromium's own connections.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def mlflow_ui(uri: str, log: Path, timeout: float = 90) -> Iterator[str]:
+    """`mlflow ui` on a free loopback port for `uri`; yields its address; stopped on exit."""
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "ui",
+                "--backend-store-uri",
+                uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mlflow ui did not start; see {log}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its worker processes (its whole process group)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def screenshot_runs(
+    url: str, experiment_id: str, jobs: list[str], path: Path, timeout_ms: int = 60_000
+) -> list[str]:
+    """Open the experiment's runs, expand each job run to show its trial runs, save a
+    screenshot; returns the names of the nested trial runs the page shows."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=timeout_ms
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(timeout_ms)
+            page.goto(f"{url}/#/experiments/{experiment_id}/runs")
+            page.get_by_text(jobs[0], exact=False).first.wait_for()
+            assistant = page.locator("button[aria-label=Close]")  # MLflow 3's chat panel
+            if assistant.count():
+                assistant.first.click()
+            for job in jobs:
+                row = page.locator("[role=row]", has_text=job).first
+                row.locator("button[data-component-id*=runnamecellrenderer]").click()
+            page.get_by_text("trial-", exact=False).first.wait_for()
+            trials = page.locator("[role=row]", has_text="trial-").all_inner_texts()
+            page.screenshot(path=str(path))
+            return [text for text in trials if text.strip()]
+        finally:
+            browser.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m src.ui screenshot`: the latest sweep of a store, seen in the MLflow UI."""
+    import argparse
+    import shutil
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("command", choices=["screenshot"])
+    parser.add_argument("--tracking-uri", default="sqlite:///mlruns/mlflow.db")
+    parser.add_argument("--experiment", default="fashion_mnist")
+    parser.add_argument("--out", default="docs", type=Path)
+    args = parser.parse_args(argv)
+    client = MlflowClient(tracking_uri=args.tracking_uri)
+    experiment = client.get_experiment_by_name(args.experiment)
+    if experiment is None:
+        sys.exit(
+            f"error: tracking.experiment: no experiment {args.experiment!r} in "
+            f"{args.tracking_uri}; run a sweep first (make sweep)"
+        )
+    jobs = client.search_runs(
+        [experiment.experiment_id],
+        "tags.run_kind = 'job'",
+        order_by=["attributes.start_time DESC"],
+        max_results=50,
+    )
+    if not jobs:
+        sys.exit(f"error: no sweep in {args.tracking_uri}; run one first (make sweep)")
+    sweep = jobs[0].data.tags.get("sweep_id")
+    jobs = [job for job in jobs if job.data.tags.get("sweep_id") == sweep]
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        with mlflow_ui(args.tracking_uri, Path(tmp) / "ui.log") as url:
+            screenshot_runs(
+                url,
+                experiment.experiment_id,
+                sorted(job.info.run_name for job in jobs),
+                args.out / "mlflow_ui.png",
+            )
+        for name in ("confusion_matrix.png", "hyperparameters.png"):
+            shutil.copyfile(
+                client.download_artifacts(jobs[-1].info.run_id, name, tmp), args.out / name
+            )
+    print(
+        f"wrote {args.out}/mlflow_ui.png, confusion_matrix.png and hyperparameters.png "
+        f"from sweep {sweep}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The MLflow UI, checked in a real browser: headless Chromium on a small sweep's store."""
+
+import shutil
+
+import pytest
+from helpers import ROOT, TINY, job_and_trial_runs, mlflow_client, run_cli
+
+from src import ui
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+@pytest.mark.skipif(not shutil.which(ui.CHROMIUM), reason="Debian's chromium is not installed")
+def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path):
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        *TINY,
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs, trials = job_and_trial_runs(store)
+    experiment = mlflow_client(store).get_experiment(jobs[0].info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    names = sorted(job.info.run_name for job in jobs)
+
+    screenshot = tmp_path / "mlflow_ui.png"
+    with ui.mlflow_ui(store, tmp_path / "ui.log") as url:
+        shown = ui.screenshot_runs(url, experiment.experiment_id, names, screenshot)
+
+    assert len(shown) == len(trials) == 4  # both jobs expanded: 2 trial runs each
+    assert all("trial-" in text for text in shown)
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    kept = ROOT / "outputs" / "ui-test"  # next to the test run's outputs, for a look
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot, kept / "mlflow_ui.png")
