@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data sweep test bench lint format ui screenshots clean
+.PHONY: setup data sweep test bench lint format ui export serve screenshots clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,16 @@ format: setup
 
 ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --port 5000
+
+# The best trial of the default store -> Model Registry (alias champion) + exports/.
+export: setup
+	$(PY) -m src.export $(EXPORT_ARGS)
+
+# The champion behind a REST endpoint; MLflow starts uvicorn by name, hence PATH.
+serve: setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" MLFLOW_TRACKING_URI=sqlite:///mlruns/mlflow.db \
+	  $(VENV)/bin/mlflow models serve -m "models:/fashion_mnist_softmax@champion" \
+	  --env-manager local --host 127.0.0.1 --port 5001
 
 # The README's pictures, from the latest sweep in mlruns/ (needs Debian's chromium).
 screenshots: setup

@@ -144,6 +144,18 @@ class SearchConfig:
 
 
 @dataclass
+class ExportConfig:
+    """`python -m src.export`: which trials compete, and where the winner goes."""
+
+    sweep_id: str | None = None  # only this sweep's trials (its id is a tag on every job run)
+    loss: str | None = None  # only this loss's trials
+    name: str = "${data.name}_softmax"  # the registered model's name
+    alias: str = "champion"
+    dir: str = "exports/${export.name}"  # .keras, SavedModel and model card
+    top: int = 5  # trials in the leaderboard (test accuracy is computed for these, to show)
+
+
+@dataclass
 class Config:
     loss: LossConfig = MISSING
     data: DataConfig = MISSING
@@ -152,6 +164,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     # Live progress: auto (redrawn in place on a terminal, plain lines otherwise), live, lines,
     # or off (quiet).
     progress: str = "auto"
@@ -239,6 +252,9 @@ def validate(cfg: DictConfig) -> None:
     ):
         _check_positive_int(cfg, key)
     _check_positive_int(cfg, "data.limit", allow_none=True)
+    _check_positive_int(cfg, "export.top")
+    if cfg.export.loss is not None and cfg.export.loss not in LOSSES:
+        _fail("export.loss", f"got {cfg.export.loss!r}; choose one of {', '.join(LOSSES)}")
     if cfg.train.threads < 0:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
     if cfg.tuner.max_retries_per_trial < 0:

@@ -38,7 +38,15 @@ SWEEP_ID_ENV = "SWEEP_ID"
 # The entry process's pid: a job running in another process is in a launcher's worker.
 _PARENT_PID_ENV = "SWEEP_PARENT_PID"
 # Settings that say where things go rather than what is searched: left out of run names.
-_NAME_EXCLUDED = ("tracking.", "data.dir", "tuner.dir", "train.resume", "sweep=", "hydra.")
+_NAME_EXCLUDED = (
+    "tracking.",
+    "data.dir",
+    "tuner.dir",
+    "train.resume",
+    "sweep=",
+    "hydra.",
+    "progress=",
+)
 
 
 def new_sweep_id() -> str:

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,13 +87,21 @@ def store_dir(uri: str) -> Path | None:
     return None if path is None else path.resolve().parent
 
 
-def check_reachable(uri: str) -> None:
+def check_reachable(uri: str, must_exist: bool = False) -> None:
     """Fail fast, before any training, when the tracking store cannot be used.
+
+    `must_exist`: for commands that only read a store (export), a missing SQLite file is an
+    error rather than something to create.
 
     Raises:
         TrackingError: naming `tracking.uri` and what to do.
     """
     path = sqlite_path(uri)
+    if path is not None and must_exist and not path.is_file():
+        raise TrackingError(
+            f"tracking.uri: no MLflow store at {path}; run a sweep first (make sweep) "
+            "or point tracking.uri at an existing store"
+        )
     if path is not None:
         folder = path.resolve().parent
         probe = folder
@@ -362,6 +371,183 @@ def _as_param(value: Any) -> str:
 
 def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
     return {k: _as_param(v) for k, v in mapping.items() if v is not None}
+
+
+# --- the Model Registry (src/export.py) --------------------------------------------------------
+
+
+def finished_trials(
+    uri: str, experiment: str, sweep_id: str | None = None, loss: str | None = None
+) -> list[dict]:
+    """The FINISHED trial runs of an experiment (of one sweep, of one loss) with what a choice
+    needs: parent job, loss, trial id, hyperparameters, best val_accuracy and val_loss.
+
+    Raises:
+        TrackingError: the experiment or the sweep does not exist.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise TrackingError(
+            f"tracking.experiment: no experiment {experiment!r} in {uri}; run a "
+            "sweep first (make sweep) or set tracking.experiment"
+        )
+    ids = [found.experiment_id]
+    jobs = client.search_runs(ids, f"tags.{RUN_KIND_TAG} = 'job'", max_results=10000)
+    if sweep_id is not None:
+        known = {j.data.tags.get("sweep_id") for j in jobs} - {None}
+        jobs = [
+            j
+            for j in jobs
+            if sweep_id in (j.data.tags.get("sweep_id"), j.data.tags.get("resumed_by_sweep"))
+        ]
+        if not jobs:
+            latest = ", ".join(sorted(known)[-3:]) or "none"
+            raise TrackingError(
+                f"export.sweep_id: no sweep {sweep_id!r} in experiment "
+                f"{experiment!r}; recent sweeps: {latest}"
+            )
+    if loss is not None:
+        jobs = [j for j in jobs if j.data.params.get("loss") == loss]
+    names = {j.info.run_id: j.info.run_name for j in jobs}
+    trials = []
+    for run in client.search_runs(
+        ids, f"tags.{RUN_KIND_TAG} = 'trial' and attributes.status = 'FINISHED'", max_results=50000
+    ):
+        parent = run.data.tags.get(PARENT_TAG)
+        metrics = run.data.metrics
+        if parent not in names or "best_val_accuracy" not in metrics:
+            continue
+        trials.append(
+            {
+                "run_id": run.info.run_id,
+                "job": names[parent],
+                "loss": run.data.params.get("loss"),
+                "trial_id": run.data.tags.get("trial_id", "?"),
+                "params": {
+                    k: _parse(run.data.params[k])
+                    for k in ("hidden_units", "layers", "dropout", "optimizer", "learning_rate")
+                    if k in run.data.params
+                },
+                "val_accuracy": metrics["best_val_accuracy"],
+                "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
+                "started": run.info.start_time,
+            }
+        )
+    return trials
+
+
+def _parse(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def download_artifact(uri: str, run_id: str, path: str, folder: Path) -> Path:
+    from mlflow.tracking import MlflowClient
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(MlflowClient(tracking_uri=uri).download_artifacts(run_id, path, str(folder)))
+
+
+def job_of(uri: str, trial_run_id: str) -> dict:
+    """The params and sweep id of the job run a trial run belongs to."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    job = client.get_run(client.get_run(trial_run_id).data.tags[PARENT_TAG])
+    return {
+        "params": dict(job.data.params),
+        "sweep_id": job.data.tags.get("sweep_id"),
+        "run_id": job.info.run_id,
+    }
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    alias: str
+    created: bool  # False: this trial was registered before, and is reused
+
+
+def register_champion(
+    uri: str,
+    experiment: str,
+    name: str,
+    alias: str,
+    trial_run_id: str,
+    model,
+    input_example,
+    tags: Mapping[str, Any],
+) -> ModelVersion:
+    """Register the trial's model under `name` with `alias`, once per trial run.
+
+    The model is logged as an MLflow model taking raw uint8 images (signature and input example
+    included), so `mlflow.pyfunc.load_model("models:/<name>@<alias>")` predicts them directly.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    earlier = client.search_model_versions(
+        f"name = '{name}' and tags.trial_run_id = '{trial_run_id}'"
+    )
+    if earlier:
+        version, created = earlier[0].version, False
+    else:
+        mlflow.set_tracking_uri(uri)
+        experiment_id = client.get_experiment_by_name(experiment).experiment_id
+        # A LoggedModel whose source is the trial run: the UI links model and trial both ways.
+        logged = mlflow.initialize_logged_model(
+            name="champion",
+            source_run_id=trial_run_id,
+            tags={"trial_run_id": trial_run_id},
+            experiment_id=experiment_id,
+        )
+        try:
+            signature = infer_signature(input_example, model.predict(input_example, verbose=0))
+            mlflow.tensorflow.log_model(
+                model,
+                name="champion",
+                model_id=logged.model_id,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=_requirements(),
+            )
+            mlflow.finalize_logged_model(logged.model_id, "READY")
+        except BaseException:
+            mlflow.finalize_logged_model(logged.model_id, "FAILED")
+            raise
+        registered = mlflow.register_model(f"models:/{logged.model_id}", name)
+        version, created = registered.version, True
+        for key, value in {"trial_run_id": trial_run_id, **tags}.items():
+            client.set_model_version_tag(name, version, key, _as_param(value))
+        if not client.get_registered_model(name).description:
+            client.update_registered_model(
+                name, "Softmax classifier of raw 28x28 uint8 images, chosen by validation accuracy"
+            )
+    client.set_registered_model_alias(name, alias, version)
+    return ModelVersion(name, str(version), alias, created)
+
+
+def _requirements() -> list[str]:
+    """What loading the model needs, pinned to what trained it (no slow inference per export)."""
+    from importlib import metadata
+
+    pins = []
+    for dist in ("tensorflow-cpu", "tensorflow", "keras", "numpy"):
+        try:
+            pins.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
 
 
 class NullTracker:

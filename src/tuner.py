@@ -154,6 +154,7 @@ class TrackedTuner:
             run_id,
             {
                 f"best_{OBJECTIVE}": values[best],
+                "best_val_loss": history.history["val_loss"][best],
                 "best_epoch": history.epoch[best],
                 "mean_epoch_time": sum(self._epoch_times) / max(len(self._epoch_times), 1),
             },

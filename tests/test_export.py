@@ -1,0 +1,213 @@
+"""The winner of a real tiny sweep: chosen on validation, registered, exported, served."""
+
+import contextlib
+import io
+import json
+import sys
+import urllib.request
+
+import numpy as np
+import pytest
+from helpers import TINY, compose, job_and_trial_runs, mlflow_client, run_cli
+
+from src import data, servers
+from src.export import run_export
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+NAME = "fashion_mnist_softmax"
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A store holding one real sweep of both losses, 3 trials each."""
+    folder = tmp_path_factory.mktemp("export")
+    store = f"sqlite:///{folder / 'store' / 'mlflow.db'}"
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        *TINY,
+        "tuner.max_trials=3",
+        "hydra/launcher=basic",
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={folder / 'multirun'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return store, folder
+
+
+@pytest.fixture(scope="module")
+def exported(swept):
+    store, folder = swept
+    out = folder / "export"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        version = run_export(compose(f"tracking.uri={store}", f"export.dir={out}"))
+    return store, out, version, printed.getvalue()
+
+
+def best_by_hand(store, loss=None):
+    """The FINISHED trial with the highest best_val_accuracy (ties: lower best_val_loss)."""
+    _, trials = job_and_trial_runs(store)
+    finished = [
+        t
+        for t in trials
+        if t.info.status == "FINISHED" and (loss is None or t.data.params["loss"] == loss)
+    ]
+    top = max(t.data.metrics["best_val_accuracy"] for t in finished)
+    tied = [t for t in finished if t.data.metrics["best_val_accuracy"] == top]
+    low = min(t.data.metrics["best_val_loss"] for t in tied)
+    return {t.info.run_id for t in tied if t.data.metrics["best_val_loss"] == low}
+
+
+def test_selection_is_the_best_validation_trial(exported):
+    store, _, version, printed = exported
+    assert version.created and version.alias == "champion" and version.name == NAME
+    registered = mlflow_client(store).get_model_version_by_alias(NAME, "champion")
+    assert registered.tags["trial_run_id"] in best_by_hand(store)
+    assert registered.run_id == registered.tags["trial_run_id"]  # linked to the trial run
+    for key in ("hidden_units", "optimizer", "learning_rate", "loss", "val_accuracy"):
+        assert key in registered.tags
+    # The leaderboard shows why: header, ranks, validation and test accuracy.
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("rank"))
+    assert "val_accuracy" in lines[header] and "test_acc" in lines[header]
+    assert lines[header + 1].split()[0] == "1" and lines[header + 5].split()[0] == "5"
+    assert "models:/fashion_mnist_softmax@champion" in printed
+
+
+def test_model_card_and_files(exported):
+    store, out, version, _ = exported
+    assert {p.name for p in out.iterdir()} == {
+        "model.keras",
+        "saved_model",
+        "model_card.md",
+        "model_card.json",
+    }
+    card = json.loads((out / "model_card.json").read_text())
+    trial = mlflow_client(store).get_run(card["run_ids"]["trial"])
+    assert card["validation_accuracy"] == pytest.approx(trial.data.metrics["best_val_accuracy"])
+    assert card["hyperparameters"]["optimizer"] == trial.data.params["optimizer"]
+    assert card["class_names"][0] == "T-shirt/top" and len(card["class_names"]) == 10
+    assert set(card["per_class_test_accuracy"]) == set(card["class_names"])
+    assert card["data"]["test_images"] == 10_000 and card["data"]["train_images"] == 1350
+    assert 0.3 < card["test_accuracy"] <= 1 and card["version"] == version.version
+    markdown = (out / "model_card.md").read_text()
+    for text in ("Validation accuracy", "Test accuracy", "Ankle boot", card["run_ids"]["job"]):
+        assert text in markdown
+
+
+def test_champion_predicts_raw_images(exported):
+    import mlflow
+
+    store, out, _, _ = exported
+    card = json.loads((out / "model_card.json").read_text())
+    dataset = data.load("fashion_mnist", seed=42)
+    mlflow.set_tracking_uri(store)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    assert str(model.metadata.signature.inputs.to_dict()[0]["tensor-spec"]["dtype"]) == "uint8"
+    probs = model.predict(dataset.x_test)  # raw uint8 (n, 28, 28), no preprocessing
+    assert probs.shape == (10_000, 10) and np.allclose(probs.sum(1), 1, atol=1e-4)
+    accuracy = float((probs.argmax(1) == dataset.y_test).mean())
+    assert accuracy == pytest.approx(card["test_accuracy"], abs=1e-4)
+
+
+def test_saved_model_agrees_with_keras(exported):
+    import keras
+    import tensorflow as tf
+
+    _, out, _, _ = exported
+    images = data.load("fashion_mnist", seed=42).x_test[:256]
+    expected = keras.models.load_model(out / "model.keras").predict(images, verbose=0)
+    loaded = tf.saved_model.load(str(out / "saved_model"))  # kept: it owns the variables
+    served = loaded.serve(tf.constant(images)).numpy()
+    assert np.allclose(served, expected, atol=1e-5)
+
+
+def test_exporting_the_same_winner_twice_adds_no_version(exported):
+    store, out, first, _ = exported
+    again = run_export(compose(f"tracking.uri={store}", f"export.dir={out}"))
+    assert not again.created and again.version == first.version
+    assert len(mlflow_client(store).search_model_versions(f"name = '{NAME}'")) == 1
+
+
+def test_export_restricted_to_one_loss(swept, tmp_path):
+    store, _ = swept
+    version = run_export(
+        compose(
+            f"tracking.uri={store}",
+            "export.loss=sparse",
+            "export.name=sparse_only",
+            f"export.dir={tmp_path}",
+        )
+    )
+    tags = mlflow_client(store).get_model_version(version.name, version.version).tags
+    assert tags["loss"] == "sparse" and tags["trial_run_id"] in best_by_hand(store, "sparse")
+
+
+def test_served_champion_answers_invocations(exported, tmp_path):
+    store, _, _, _ = exported
+    images = data.load("fashion_mnist", seed=42).x_test[:4]
+    port = servers.free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion"]
+    args += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    with servers.running(
+        args, f"{url}/ping", tmp_path / "serve.log", env={"MLFLOW_TRACKING_URI": store}
+    ):
+        request = urllib.request.Request(
+            f"{url}/invocations",
+            data=json.dumps({"inputs": images.tolist()}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            predictions = np.array(json.load(response)["predictions"])
+    assert predictions.shape == (4, 10) and np.allclose(predictions.sum(1), 1, atol=1e-4)
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
+    return lines[0]
+
+
+def test_export_errors_are_one_line_and_write_nothing(swept, tmp_path):
+    store, _ = swept
+    out = tmp_path / "export"
+    empty = tmp_path / "none" / "mlflow.db"
+    line = one_line_error(
+        run_cli("src.export", f"tracking.uri=sqlite:///{empty}", f"export.dir={out}")
+    )
+    assert "tracking.uri" in line and not empty.parent.exists()
+    line = one_line_error(
+        run_cli("src.export", f"tracking.uri={store}", "export.sweep_id=nope", f"export.dir={out}")
+    )
+    assert "export.sweep_id" in line and "nope" in line
+    line = one_line_error(run_cli("src.export", f"tracking.uri={store}", "export.loss=sparce"))
+    assert "export.loss" in line
+
+    # A sweep whose every trial diverges has no FINISHED trial to export.
+    failing = f"sqlite:///{tmp_path / 'failing' / 'mlflow.db'}"
+    result = run_cli(
+        "src.sweep",
+        *TINY,
+        "search.learning_rate=1e30",
+        "search.optimizer=sgd",
+        f"tracking.uri={failing}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    jobs, _ = job_and_trial_runs(failing)
+    sweep_id = jobs[0].data.tags["sweep_id"]
+    line = one_line_error(
+        run_cli(
+            "src.export",
+            f"tracking.uri={failing}",
+            f"export.sweep_id={sweep_id}",
+            f"export.dir={out}",
+        )
+    )
+    assert "no FINISHED trial" in line and sweep_id in line
+    assert not out.exists()
+    assert mlflow_client(failing).search_registered_models() == []
