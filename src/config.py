@@ -24,6 +24,7 @@ LOSSES = ("sparse", "categorical")
 DATASETS = ("fashion_mnist", "mnist")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 PROGRESS_MODES = ("auto", "live", "lines", "off")
+ROLES = ("local", "chief", "worker")
 
 
 @dataclass
@@ -156,6 +157,23 @@ class ExportConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """keras-tuner's distributed mode: a chief serving the oracle, workers running trials.
+
+    One machine: `distributed.workers=N` (the job's process is the chief, N local workers).
+    Several: `distributed.role=chief distributed.chief=0.0.0.0:8470` on one host and
+    `distributed.role=worker distributed.chief=HOST:8470` on each other, one tracking server.
+    """
+
+    workers: int = 0  # local worker processes the chief starts (0: not distributed)
+    role: str = "local"  # local (this process does it all), chief or worker
+    chief: str | None = None  # HOST:PORT the chief listens on / a worker connects to
+    tuner_id: str | None = None  # a worker's id (default worker-<hostname>); keep it on restart
+    max_worker_restarts: int = 3  # a local worker that dies more often fails the job
+    wait_for_chief: int = 600  # seconds a worker waits for the chief's job run to appear
+
+
+@dataclass
 class Config:
     loss: LossConfig = MISSING
     data: DataConfig = MISSING
@@ -165,6 +183,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     # Live progress: auto (redrawn in place on a terminal, plain lines otherwise), live, lines,
     # or off (quiet).
     progress: str = "auto"
@@ -255,6 +274,7 @@ def validate(cfg: DictConfig) -> None:
     _check_positive_int(cfg, "export.top")
     if cfg.export.loss is not None and cfg.export.loss not in LOSSES:
         _fail("export.loss", f"got {cfg.export.loss!r}; choose one of {', '.join(LOSSES)}")
+    _check_distributed(cfg.distributed)
     if cfg.train.threads < 0:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
     if cfg.tuner.max_retries_per_trial < 0:
@@ -275,6 +295,26 @@ def validate(cfg: DictConfig) -> None:
     if not str(cfg.tracking.experiment).strip():
         _fail("tracking.experiment", "is empty; give the MLflow experiment a name")
     space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
+
+
+def _check_distributed(d: DictConfig) -> None:
+    from src.distributed import parse_address
+
+    if d.role not in ROLES:
+        _fail("distributed.role", f"got {d.role!r}; choose one of {', '.join(ROLES)}")
+    if d.workers < 0:
+        _fail("distributed.workers", f"got {d.workers}; use 0 (not distributed) or a count >= 1")
+    if d.max_worker_restarts < 0 or d.wait_for_chief < 0:
+        key = "max_worker_restarts" if d.max_worker_restarts < 0 else "wait_for_chief"
+        _fail(f"distributed.{key}", "must be >= 0")
+    if d.role in ("chief", "worker"):
+        if d.chief is None:
+            _fail(
+                "distributed.chief",
+                f"distributed.role={d.role} needs the chief's HOST:PORT, "
+                "e.g. distributed.chief=10.0.0.5:8470",
+            )
+        parse_address(d.chief)
 
 
 register_configs()

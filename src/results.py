@@ -76,6 +76,29 @@ def trial_rows(tuner) -> list[dict]:
     return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0)))
 
 
+def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
+    """keras-tuner's checkpoint of the best trial; for a trial a worker on another host ran,
+    the model its trial run holds in MLflow."""
+    try:
+        return tuner.load_model(best)
+    except (OSError, ValueError):
+        if run_id is None:
+            raise
+    import keras
+
+    runs = [
+        r
+        for r in tracker.attempts_by_trial(run_id).get(best.trial_id, [])
+        if r.info.status == "FINISHED"
+    ]
+    if not runs:
+        raise RuntimeError(f"no checkpoint and no FINISHED run of trial {best.trial_id}")
+    with tempfile.TemporaryDirectory() as tmp:
+        return keras.models.load_model(
+            tracker.download(runs[-1].info.run_id, "model.keras", Path(tmp))
+        )
+
+
 def record_best(
     tracker: Tracker,
     run_id: str | None,
@@ -101,7 +124,7 @@ def record_best(
         )
     best = best_trials[0]
     one_hot = cfg.loss.name == "categorical"
-    model = tuner.load_model(best)
+    model = _best_model(tuner, best, tracker, run_id)
     batch = cfg.train.eval_batch_size
     test_loss, test_accuracy = model.evaluate(
         dataset.x_test, dataset.labels("test", one_hot), batch_size=batch, verbose=0

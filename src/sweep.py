@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,18 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from src import cli, data, preflight, progress, report, runtime, signals, space, state
+from src import (
+    cli,
+    data,
+    distributed,
+    preflight,
+    progress,
+    report,
+    runtime,
+    signals,
+    space,
+    state,
+)
 from src.config import ROOT
 from src.errors import Interrupted, JobFailed
 from src.tracking import NullTracker, Tracker, git_state
@@ -40,6 +52,7 @@ _PARENT_PID_ENV = "SWEEP_PARENT_PID"
 # Settings that say where things go rather than what is searched: left out of run names.
 _NAME_EXCLUDED = (
     "tracking.",
+    "distributed.",
     "data.dir",
     "tuner.dir",
     "train.resume",
@@ -97,31 +110,26 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     context = context or JobContext()
     preflight.check(cfg)
     runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
-    import keras
-
     runtime.set_threads(cfg.train.threads)
 
     from src.progress import JobProgress
     from src.results import record_best
-    from src.tuner import SoftmaxHyperModel, TrialTracking, make_tuner
+    from src.tuner import TrialTracking, make_tuner
 
-    dataset = data.load_from_config(cfg.data, cfg.train.seed)
-    search_space = space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
-    key = state.search_key(cfg)
-    root, project = state.tuner_root(cfg), state.project_name(cfg, key)
-    keras.backend.clear_session()  # nothing carried over from a previous job in this process
-    state.install_safe_state_io()
-    tracking = cfg.tracking.enabled
-    tracker = Tracker(cfg.tracking.uri, cfg.tracking.experiment) if tracking else NullTracker()
-    hypermodel = SoftmaxHyperModel(
-        search_space,
-        cfg.loss.name,
-        cfg.train.seed,
-        cfg.train.steps_per_execution,
-        cfg.train.jit_compile,
-        image_shape=dataset.x_train.shape[1:],
-        num_classes=len(dataset.class_names),
+    job = _prepare(cfg)
+    dataset, search_space, key, root, project, tracker, hypermodel = (
+        job.dataset,
+        job.search_space,
+        job.key,
+        job.root,
+        job.project,
+        job.tracker,
+        job.hypermodel,
     )
+    tracking = cfg.tracking.enabled
+    if distributed.is_worker(cfg):
+        _run_worker(cfg, job)
+        return None
     started = time.perf_counter()
 
     with state.search_lock(root, project):
@@ -187,7 +195,14 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
                 dataset.source,
                 "" if tracking else ", untracked",
             )
-            _search(tuner, cfg, dataset)
+            if distributed.is_chief(cfg):
+                distributed.run_chief(tuner, cfg, tracker, run_id, context, tuner.progress)
+                for trial_id, runs in tracker.attempts_by_trial(run_id).items():
+                    seconds = [r.data.metrics.get("mean_epoch_time") for r in runs]
+                    if seconds and seconds[-1] is not None:
+                        tuner.epoch_seconds[trial_id] = seconds[-1]
+            else:
+                _search(tuner, cfg, dataset)
             result = record_best(
                 tracker, run_id, tuner, dataset, cfg, context.name, space.searched(search_space)
             )
@@ -209,6 +224,84 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     for trial_id, reason in result.failures:
         log.info("%s: trial %s failed: %s", context.name, trial_id, reason)
     return result
+
+
+@dataclass
+class PreparedJob:
+    """What a job's chief and its workers set up alike."""
+
+    dataset: data.Dataset
+    search_space: space.Space
+    key: str
+    root: Path
+    project: str
+    tracker: Tracker | NullTracker
+    hypermodel: object
+
+
+def _prepare(cfg: DictConfig) -> PreparedJob:
+    import keras
+
+    from src.tuner import SoftmaxHyperModel
+
+    dataset = data.load_from_config(cfg.data, cfg.train.seed)
+    search_space = space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
+    key = state.search_key(cfg)
+    keras.backend.clear_session()  # nothing carried over from a previous job in this process
+    state.install_safe_state_io()
+    tracker = (
+        Tracker(cfg.tracking.uri, cfg.tracking.experiment)
+        if cfg.tracking.enabled
+        else NullTracker()
+    )
+    hypermodel = SoftmaxHyperModel(
+        search_space,
+        cfg.loss.name,
+        cfg.train.seed,
+        cfg.train.steps_per_execution,
+        cfg.train.jit_compile,
+        image_shape=dataset.x_train.shape[1:],
+        num_classes=len(dataset.class_names),
+    )
+    root, project = state.tuner_root(cfg), state.project_name(cfg, key)
+    return PreparedJob(dataset, search_space, key, root, project, tracker, hypermodel)
+
+
+def _run_worker(cfg: DictConfig, job: PreparedJob) -> None:
+    """A distributed worker: trials from the chief's oracle, recorded under the chief's job run."""
+    from src.tuner import TrialTracking, make_tuner
+
+    tuner_id = distributed.connect_worker(cfg)
+    parent = distributed.job_run_of(job.tracker, job.key, cfg.distributed.wait_for_chief)
+    if parent is not None:
+        # Runs this tuner id left RUNNING were a previous life of this worker's.
+        killed = job.tracker.close_orphans(parent, tuner_id=tuner_id)
+        if killed:
+            log.info("%s: trial(s) %s were cut short and run again", tuner_id, ", ".join(killed))
+    distributed.watch_chief()
+    # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
+    tuner = make_tuner(
+        cfg.tuner,
+        job.hypermodel,
+        cfg.train.epochs,
+        cfg.train.seed,
+        job.root,
+        job.project,
+        overwrite=False,
+        tracking=None,
+    )
+    if parent is not None:
+        tuner.tracking = TrialTracking(
+            job.tracker,
+            parent,
+            fixed_params(cfg),
+            max_crashes=cfg.tuner.max_crashes_per_trial,
+            tags={"tuner_id": tuner_id, "host": socket.gethostname()},
+            live_attempts=True,
+        )
+    log.info("%s: asking %s for trials", tuner_id, cfg.distributed.chief)
+    _search(tuner, cfg, job.dataset)
+    log.info("%s: the chief has no more trials", tuner_id)
 
 
 def _search(tuner, cfg: DictConfig, dataset: data.Dataset) -> None:
@@ -284,6 +377,17 @@ def main(cfg: DictConfig) -> float | None:
     in_worker = os.environ.get(_PARENT_PID_ENV) != str(os.getpid())
     if multirun and report.sweep_interrupted(hydra_cfg.sweep.dir):
         report.write_status(output_dir, context.name, "KILLED", error="not started: interrupted")
+        return None
+    if distributed.is_worker(cfg):  # no job of its own: trials for a chief's job
+        try:
+            run_sweep(cfg, context)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            message = cli.one_line(exc)
+            if message is None:
+                raise
+            cli.fail(message, cli.exit_code(exc))
         return None
     if not multirun:  # a single run: this process is the entry process, with the terminal
         report.start_run(output_dir)

@@ -177,6 +177,8 @@ def _short_reason(exc: BaseException) -> str:
 class Tracker:
     """An MLflow client bound to one store and one experiment."""
 
+    enabled = True
+
     def __init__(self, uri: str, experiment: str):
         import mlflow
         from mlflow.tracking import MlflowClient
@@ -239,11 +241,13 @@ class Tracker:
             self.client.set_tag(run_id, key, value)
         self.client.set_terminated(run_id, status=status)
 
-    def find_job_run(self, search_key: str) -> str | None:
-        """The most recent job run recorded for this search key, if any."""
+    def find_job_run(self, search_key: str, running: bool = False) -> str | None:
+        """The most recent job run recorded for this search key (RUNNING only: `running`)."""
+        status = " and attributes.status = 'RUNNING'" if running else ""
         runs = self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'",
+            filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'"
+            + status,
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
@@ -294,9 +298,15 @@ class Tracker:
         with self._lifecycle(run.info.run_id):
             yield run.info.run_id
 
-    def close_orphans(self, parent_run_id: str) -> list[str]:
-        """Mark KILLED the trial runs a dead process left RUNNING; returns their trial ids."""
-        orphans = [r for r in self.trial_runs(parent_run_id) if r.info.status == "RUNNING"]
+    def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]:
+        """Mark KILLED the trial runs a dead process left RUNNING (only those of one
+        distributed worker: `tuner_id`); returns their trial ids."""
+        orphans = [
+            r
+            for r in self.trial_runs(parent_run_id)
+            if r.info.status == "RUNNING"
+            and (tuner_id is None or r.data.tags.get("tuner_id") == tuner_id)
+        ]
         for run in orphans:
             self.end_run(
                 run.info.run_id,
@@ -311,6 +321,10 @@ class Tracker:
         for run in sorted(self.trial_runs(parent_run_id), key=lambda r: r.info.start_time):
             attempts.setdefault(run.data.tags.get("trial_id", "?"), []).append(run)
         return attempts
+
+    def download(self, run_id: str, path: str, folder: Path) -> Path:
+        """One artifact of a run, downloaded into `folder`."""
+        return Path(self.client.download_artifacts(run_id, path, str(folder)))
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]
@@ -553,6 +567,8 @@ def _requirements() -> list[str]:
 class NullTracker:
     """`Tracker`'s interface doing nothing: a sweep with `tracking.enabled=false`."""
 
+    enabled = False
+
     uri = None
     experiment_id = None
 
@@ -564,10 +580,10 @@ class NullTracker:
     def trial_run(self, parent_run_id, trial_id, params, tags=None) -> Iterator[None]:
         yield None
 
-    def find_job_run(self, search_key: str) -> None:
+    def find_job_run(self, search_key: str, running: bool = False) -> None:
         return None
 
-    def close_orphans(self, parent_run_id) -> list[str]:
+    def close_orphans(self, parent_run_id, tuner_id=None) -> list[str]:
         return []
 
     def attempts_by_trial(self, parent_run_id) -> dict[str, list]:

@@ -86,6 +86,11 @@ class TrialTracking:
     attempts: Mapping[str, list] = field(default_factory=dict)
     # A trial whose process died this many times is recorded FAILED instead of started again.
     max_crashes: int = 3
+    # Tags on every trial run (a distributed worker's tuner_id and host).
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    # Read earlier attempts from the store at each trial's start (distributed workers: other
+    # processes record attempts while this one runs) instead of once from `attempts`.
+    live_attempts: bool = False
     _run_id: str | None = field(default=None, repr=False)
 
 
@@ -119,6 +124,8 @@ class TrackedTuner:
         if self.tracking is None:
             return self._checked(super().run_trial(trial, *args, **kwargs))
         t = self.tracking
+        if t.live_attempts:
+            t.attempts = t.tracker.attempts_by_trial(t.parent_run_id)
         earlier = t.attempts.get(trial.trial_id, [])
         finished = [r for r in earlier if r.info.status == "FINISHED"]
         if finished:
@@ -130,7 +137,7 @@ class TrackedTuner:
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
         params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
-        with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params) as run_id:
+        with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params, t.tags) as run_id:
             if crashes >= t.max_crashes:
                 raise kt.errors.FailedTrialError(
                     f"its process died on each of {crashes} attempts (out of memory?); "

@@ -1,0 +1,173 @@
+"""keras-tuner's distributed mode on loopback: a chief, real worker processes, one MLflow store."""
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import psutil
+import pytest
+from helpers import ROOT, TINY, compose, job_and_trial_runs, run_cli
+
+from src.config import ConfigError
+from src.distributed import DistributedError
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def assert_every_trial_once(trials, max_trials: int) -> None:
+    """Exactly `max_trials` FINISHED trial runs, one per trial id, none left RUNNING."""
+    finished = Counter(t.data.tags["trial_id"] for t in trials if t.info.status == "FINISHED")
+    assert len(finished) == max_trials and set(finished.values()) == {1}, finished
+    assert not [t for t in trials if t.info.status == "RUNNING"]
+
+
+def test_multirun_with_two_workers_per_job_logs_every_trial_once(store, tmp_path):
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        *TINY,
+        "tuner.max_trials=4",
+        "distributed.workers=2",
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs, trials = job_and_trial_runs(store)
+    assert len(jobs) == 2 and all(j.info.status == "FINISHED" for j in jobs)
+    # Each job its own chief: different ports.
+    assert len({j.data.tags["oracle_address"] for j in jobs}) == 2
+    for job in jobs:
+        children = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
+        assert_every_trial_once(children, 4)
+        assert {t.data.tags["tuner_id"] for t in children} == {"worker-0", "worker-1"}
+        assert 0.3 < job.data.metrics["test_accuracy"] <= 1
+        assert {t.data.params["loss"] for t in children} == {job.data.params["loss"]}
+
+
+def sweep_process(store, tmp_path, *overrides):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "src.sweep",
+            "data.limit=6000",
+            "train.epochs=3",
+            "tuner.max_trials=4",
+            "search.hidden_units=256",
+            f"tracking.uri={store}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            "progress=lines",
+            *overrides,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_trial_in_epoch(store, timeout=180):
+    """A RUNNING trial run that has logged at least one epoch."""
+    from helpers import mlflow_client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, trials = job_and_trial_runs(store)
+        except Exception:  # the store is being created
+            trials = []
+        for trial in trials:
+            if trial.info.status == "RUNNING" and mlflow_client(store).get_metric_history(
+                trial.info.run_id, "val_accuracy"
+            ):
+                return trial
+        time.sleep(0.5)
+    raise AssertionError("no trial got through an epoch in time")
+
+
+def worker_process(sweep: subprocess.Popen, tuner_id: str) -> psutil.Process:
+    for child in psutil.Process(sweep.pid).children(recursive=True):
+        if f"distributed.tuner_id={tuner_id}" in child.cmdline():
+            return child
+    raise AssertionError(f"no process for {tuner_id}")
+
+
+def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_run_again(store, tmp_path):
+    sweep = sweep_process(store, tmp_path, "distributed.workers=2")
+    try:
+        victim = wait_for_trial_in_epoch(store)
+        tuner_id = victim.data.tags["tuner_id"]
+        worker_process(sweep, tuner_id).send_signal(signal.SIGKILL)
+        stdout, stderr = sweep.communicate(timeout=300)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 0, stderr[-3000:]
+    assert f"{tuner_id} died (signal 9)" in stdout + stderr
+    _, trials = job_and_trial_runs(store)
+    assert_every_trial_once(trials, 4)
+    killed = next(t for t in trials if t.info.run_id == victim.info.run_id)
+    assert killed.info.status == "KILLED" and killed.data.tags["killed_by"] == "crash"
+    again = [
+        t
+        for t in trials
+        if t.data.tags["trial_id"] == victim.data.tags["trial_id"] and t.info.status == "FINISHED"
+    ]
+    assert again and again[0].data.tags["tuner_id"] == tuner_id  # its replacement ran it
+
+
+def test_the_chief_killed_and_restarted_resumes_the_search(store, tmp_path):
+    sweep = sweep_process(store, tmp_path, "distributed.workers=2")
+    try:
+        wait_for_trial_in_epoch(store)
+        workers = [worker_process(sweep, f"worker-{i}") for i in range(2)]
+        sweep.send_signal(signal.SIGKILL)  # the chief, as by the OOM killer
+        sweep.wait(timeout=30)
+        _gone, alive = psutil.wait_procs(workers, timeout=90)  # they notice and stop
+        assert not alive
+    finally:
+        sweep.kill()
+    jobs, trials = job_and_trial_runs(store)
+    assert [t for t in trials if t.info.status == "KILLED"]  # the workers closed their runs
+    done_before = {t.data.tags["trial_id"] for t in trials if t.info.status == "FINISHED"}
+
+    again = sweep_process(store, tmp_path, "distributed.workers=2")
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr[-3000:]
+    jobs_after, trials = job_and_trial_runs(store)
+    assert [j.info.run_id for j in jobs_after] == [jobs[0].info.run_id]  # resumed, not a new job
+    assert_every_trial_once(trials, 4)
+    for trial_id in done_before:  # completed trials were not trained again
+        assert sum(t.data.tags["trial_id"] == trial_id for t in trials) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (["distributed.role=worker"], "distributed.chief"),
+        (["distributed.role=worker", "distributed.chief=nohost"], "distributed.chief"),
+        (["distributed.role=boss"], "distributed.role"),
+        (["distributed.workers=-1"], "distributed.workers"),
+    ],
+)
+def test_bad_distributed_settings_are_refused(overrides, field):
+    from src import config
+
+    with pytest.raises((ConfigError, DistributedError), match=field):
+        config.validate(compose(*overrides))
+
+
+def test_a_worker_without_its_chief_says_so(store, tmp_path):
+    result = run_cli(
+        "src.sweep",
+        *TINY,
+        f"tracking.uri={store}",
+        "distributed.role=worker",
+        "distributed.chief=127.0.0.1:9",
+        "distributed.wait_for_chief=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: distributed: no running job")
