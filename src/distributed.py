@@ -306,15 +306,15 @@ def job_run_of(tracker, key: str, timeout: float) -> str | None:
     """The chief's job run this worker records under: given by a local chief, else the RUNNING
     job run of the same search in the shared store (waiting for the chief to open it)."""
     given = os.environ.get(JOB_RUN_ENV)
-    if given:
-        return given
+    if given or not tracker.enabled:
+        return given or None
     deadline = time.monotonic() + timeout
     while True:
         found = tracker.find_job_run(key, running=True)
         if found is not None or time.monotonic() > deadline:
             break
         time.sleep(2)
-    if found is None and tracker.enabled:
+    if found is None:
         raise JobFailed(
             f"distributed: no running job of this search (key {key}) in the tracking store "
             f"after {timeout:.0f} s; start the chief first, with the same config and tracking.uri"
