@@ -266,6 +266,11 @@ class Tracker:
             _retry_when_locked(self.client.update_run)(resume_run_id, status="RUNNING")
             run_id = resume_run_id
             self.set_tags(run_id, tags)
+            # How it stopped last time no longer describes it (`resumed_by_sweep` records that
+            # it was resumed); its trial runs keep their own KILLED/FAILED tags.
+            stale = self.client.get_run(run_id).data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}
+            for key in stale:
+                _retry_when_locked(self.client.delete_tag)(run_id, key)
         else:
             run = _retry_when_locked(self.client.create_run)(
                 self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}

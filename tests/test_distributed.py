@@ -118,6 +118,25 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_run_again(store, tm
     assert again and again[0].data.tags["tuner_id"] == tuner_id  # its replacement ran it
 
 
+def test_a_worker_that_cannot_be_replaced_fails_the_job_with_the_reason(store, tmp_path):
+    sweep = sweep_process(
+        store, tmp_path, "distributed.workers=2", "distributed.max_worker_restarts=0"
+    )
+    try:
+        victim = wait_for_trial_in_epoch(store)
+        worker_process(sweep, victim.data.tags["tuner_id"]).send_signal(signal.SIGKILL)
+        _, stderr = sweep.communicate(timeout=180)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 1
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: distributed: {victim.data.tags['tuner_id']} died 1 times")
+    assert "distributed.max_worker_restarts=0" in line
+    jobs, trials = job_and_trial_runs(store)
+    assert jobs[0].info.status == "FAILED"
+    assert not [r for r in [*jobs, *trials] if r.info.status == "RUNNING"]  # all closed
+
+
 def test_the_chief_killed_and_restarted_resumes_the_search(store, tmp_path):
     sweep = sweep_process(store, tmp_path, "distributed.workers=2")
     try:

@@ -143,6 +143,8 @@ def test_ctrl_c_and_sigterm_mark_runs_killed_and_resume(store, tmp_path, sig, co
     again = run_cli("src.sweep", *args)
     assert again.returncode == 0, again.stderr[-2000:]
     assert_complete(store)
+    job = job_runs(store)[0]  # reopened and finished: how it stopped before is history
+    assert job.info.status == "FINISHED" and "killed_by" not in job.data.tags
 
 
 def test_ctrl_c_stops_parallel_jobs_cleanly_and_they_resume(store, tmp_path):
