@@ -29,6 +29,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from src import servers
 from src.errors import JobFailed, UserError
 
 log = logging.getLogger("sweep")
@@ -145,17 +146,8 @@ class LocalWorker:
 
     def stop(self) -> None:
         """SIGTERM (the worker marks its trial KILLED), then SIGKILL after the grace time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, 10)):
-            try:
-                self.proc.send_signal(sig)
-                self.proc.wait(timeout=wait)
-                return
-            except ProcessLookupError:
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if self.proc is not None:  # in the chief's process group: signalled alone
+            servers.stop(self.proc, STOP_GRACE_SECONDS, group=False)
 
 
 def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: Path) -> list:
@@ -267,24 +259,15 @@ def _check(worker: LocalWorker, tracker, run_id: str | None, max_restarts: int) 
 
 def _report(tuner, progress, seen: set[str]) -> None:
     """The chief's progress: trials ended so far and the best, from the oracle it serves."""
-    from src.tuner import short_params
+    from src.tuner import report_trial_ended
 
     ended = [t for t in tuner.oracle.trials.values() if t.status not in ("RUNNING", "IDLE", None)]
     for trial in ended:
         if trial.trial_id in seen:
             continue
         seen.add(trial.trial_id)
-        best = tuner.oracle.get_best_trials(1)
         progress.trial_started(trial.trial_id, len(seen))
-        progress.trial_ended(
-            failed=trial.status != "COMPLETED",
-            best_val_accuracy=best[0].score if best else None,
-            best=short_params(
-                tuner.hypermodel.model_params(best[0].hyperparameters.copy()).as_dict()
-            )
-            if best
-            else "",
-        )
+        report_trial_ended(progress, tuner.oracle, tuner.hypermodel, trial)
 
 
 def connect_worker(cfg: DictConfig) -> str:

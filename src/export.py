@@ -151,10 +151,8 @@ def run_export(cfg) -> tracking.ModelVersion:
     """Select, evaluate, register and write the winner; prints the leaderboard."""
     import keras
 
-    from src.tracking import check_reachable
-
     config.validate(cfg)
-    check_reachable(cfg.tracking.uri, must_exist=True)
+    tracking.check_reachable(cfg.tracking.uri, must_exist=True)
     ex = cfg.export
     candidates = [
         Candidate(**row)
@@ -193,23 +191,18 @@ def run_export(cfg) -> tracking.ModelVersion:
         cfg.data.url,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        models = {}
+        winner = ordered[0]
         for c in ordered[: ex.top]:  # test accuracy to show, never to choose
             path = tracking.download_artifact(
                 cfg.tracking.uri, c.run_id, "model.keras", Path(tmp) / c.run_id
             )
-            models[c.run_id] = keras.models.load_model(path)
-            c.test_accuracy = float(
-                (
-                    models[c.run_id].predict(dataset.x_test, batch_size=1024, verbose=0).argmax(1)
-                    == dataset.y_test
-                ).mean()
-            )
-        winner = ordered[0]
+            candidate = keras.models.load_model(path)
+            predicted = candidate.predict(dataset.x_test, batch_size=1024, verbose=0)
+            c.test_accuracy = float((predicted.argmax(1) == dataset.y_test).mean())
+            if c is winner:
+                model, probs = candidate, predicted
         print(leaderboard(ordered, ex.top))
-        model = models[winner.run_id]
-        probs = model.predict(dataset.x_test, batch_size=1024, verbose=0)
-        test_accuracy = float((probs.argmax(1) == dataset.y_test).mean())
+        test_accuracy = winner.test_accuracy
         test_loss = float(
             -np.log(np.clip(probs[np.arange(len(probs)), dataset.y_test], 1e-7, 1)).mean()
         )

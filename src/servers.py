@@ -72,11 +72,15 @@ def running(
         stop(proc)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a process started in its own session, and its children (its process group)."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+def stop(proc: subprocess.Popen, grace: float = 10, group: bool = True) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after `grace` seconds. `group`: the process
+    was started in its own session, and its children (its process group) go with it."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
         try:
-            os.killpg(proc.pid, sig)
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
             proc.wait(timeout=wait)
             return
         except ProcessLookupError:

@@ -117,19 +117,11 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     from src.tuner import TrialTracking, make_tuner
 
     job = _prepare(cfg)
-    dataset, search_space, key, root, project, tracker, hypermodel = (
-        job.dataset,
-        job.search_space,
-        job.key,
-        job.root,
-        job.project,
-        job.tracker,
-        job.hypermodel,
-    )
-    tracking = cfg.tracking.enabled
     if distributed.is_worker(cfg):
         _run_worker(cfg, job)
         return None
+    dataset, tracker, key, root, project = job.dataset, job.tracker, job.key, job.root, job.project
+    tracking = cfg.tracking.enabled
     started = time.perf_counter()
 
     with state.search_lock(root, project):
@@ -145,7 +137,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
         # Loading the state first: unreadable state stops here, before any run is touched.
         tuner = make_tuner(
             cfg.tuner,
-            hypermodel,
+            job.hypermodel,
             cfg.train.epochs,
             cfg.train.seed,
             root,
@@ -176,10 +168,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
                 tuner.tracking = TrialTracking(
                     tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
                 )
-            for trial_id, runs in attempts.items():  # epoch times of trials done before
-                seconds = [r.data.metrics.get("mean_epoch_time") for r in runs]
-                if seconds and seconds[-1] is not None:
-                    tuner.epoch_seconds[trial_id] = seconds[-1]
+            _recorded_epoch_seconds(tuner, attempts)  # of trials done before
             if context.output_dir is not None:
                 done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
                 tuner.progress = JobProgress(
@@ -197,14 +186,12 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
             )
             if distributed.is_chief(cfg):
                 distributed.run_chief(tuner, cfg, tracker, run_id, context, tuner.progress)
-                for trial_id, runs in tracker.attempts_by_trial(run_id).items():
-                    seconds = [r.data.metrics.get("mean_epoch_time") for r in runs]
-                    if seconds and seconds[-1] is not None:
-                        tuner.epoch_seconds[trial_id] = seconds[-1]
+                # The workers timed the epochs; their trial runs hold the figures.
+                _recorded_epoch_seconds(tuner, tracker.attempts_by_trial(run_id))
             else:
                 _search(tuner, cfg, dataset)
             result = record_best(
-                tracker, run_id, tuner, dataset, cfg, context.name, space.searched(search_space)
+                tracker, run_id, tuner, dataset, cfg, context.name, space.searched(job.search_space)
             )
             if tuner.progress is not None:
                 tuner.progress.finished()
@@ -224,6 +211,14 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     for trial_id, reason in result.failures:
         log.info("%s: trial %s failed: %s", context.name, trial_id, reason)
     return result
+
+
+def _recorded_epoch_seconds(tuner, attempts: dict[str, list]) -> None:
+    """Fill the tuner's seconds per epoch from the latest recorded run of each trial."""
+    for trial_id, runs in attempts.items():
+        seconds = runs[-1].data.metrics.get("mean_epoch_time") if runs else None
+        if seconds is not None:
+            tuner.epoch_seconds[trial_id] = seconds
 
 
 @dataclass

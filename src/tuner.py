@@ -110,6 +110,18 @@ def short_params(params: Mapping[str, Any]) -> str:
     )
 
 
+def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:
+    """Tell the job's progress a trial ended, with the best trial so far and its values."""
+    best = oracle.get_best_trials(1)
+    progress.trial_ended(
+        failed=trial.status != "COMPLETED",
+        best_val_accuracy=best[0].score if best else None,
+        best=short_params(hypermodel.model_params(best[0].hyperparameters.copy()).as_dict())
+        if best
+        else "",
+    )
+
+
 class TrackedTuner:
     """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run and keeps
     the job's progress file current."""
@@ -209,16 +221,7 @@ class TrackedTuner:
         finally:
             runtime.release_trial(self._before_trial)
         if self.progress is not None:
-            best = self.oracle.get_best_trials(1)
-            self.progress.trial_ended(
-                failed=trial.status != "COMPLETED",
-                best_val_accuracy=best[0].score if best else None,
-                best=short_params(
-                    self.hypermodel.model_params(best[0].hyperparameters.copy()).as_dict()
-                )
-                if best
-                else "",
-            )
+            report_trial_ended(self.progress, self.oracle, self.hypermodel, trial)
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.perf_counter()
