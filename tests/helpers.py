@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 from src import cli
@@ -36,14 +38,59 @@ def mlflow_client(uri: str):
     return MlflowClient(tracking_uri=uri)
 
 
-def all_runs(uri: str):
+def all_runs(uri: str, experiment: str | None = None):
+    """Every run of the store, or of one experiment (by name)."""
     client = mlflow_client(uri)
-    ids = [e.experiment_id for e in client.search_experiments()]
+    if experiment is None:
+        ids = [e.experiment_id for e in client.search_experiments()]
+    else:
+        ids = [client.get_experiment_by_name(experiment).experiment_id]
     return client.search_runs(ids, max_results=10000)
 
 
-def job_and_trial_runs(uri: str):
-    runs = all_runs(uri)
+def job_and_trial_runs(uri: str, experiment: str | None = None):
+    runs = all_runs(uri, experiment)
     jobs = [r for r in runs if r.data.tags.get("run_kind") == "job"]
     trials = [r for r in runs if r.data.tags.get("run_kind") == "trial"]
     return jobs, trials
+
+
+def assert_each_trial_once(trials, max_trials: int) -> None:
+    """Exactly `max_trials` FINISHED trial runs, one per trial id, and none left RUNNING."""
+    finished = Counter(t.data.tags["trial_id"] for t in trials if t.info.status == "FINISHED")
+    assert len(finished) == max_trials and set(finished.values()) == {1}, finished
+    assert not [t for t in trials if t.info.status == "RUNNING"]
+
+
+def run_tiny_headline(store: str, folder: Path, *overrides: str):
+    """`-m loss=sparse,categorical` on the tiny budget into `store`; asserts it succeeded."""
+    result = run_cli(
+        "src.sweep",
+        "-m",
+        "loss=sparse,categorical",
+        *TINY,
+        *overrides,
+        f"tracking.uri={store}",
+        f"hydra.sweep.dir={folder / 'multirun'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def one_line_error(result) -> str:
+    """The one `error: ...` line a refused command prints, with exit code 2."""
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
+    return lines[0]
+
+
+def wait_until(predicate, timeout=180, interval=0.1):
+    """The first truthy value of `predicate()`, polled until `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

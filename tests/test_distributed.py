@@ -3,12 +3,20 @@
 import signal
 import subprocess
 import sys
-import time
-from collections import Counter
 
 import psutil
 import pytest
-from helpers import ROOT, TINY, compose, job_and_trial_runs, run_cli
+from helpers import (
+    ROOT,
+    TINY,
+    assert_each_trial_once,
+    compose,
+    job_and_trial_runs,
+    mlflow_client,
+    run_cli,
+    run_tiny_headline,
+    wait_until,
+)
 
 from src.config import ConfigError
 from src.distributed import DistributedError
@@ -16,32 +24,15 @@ from src.distributed import DistributedError
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def assert_every_trial_once(trials, max_trials: int) -> None:
-    """Exactly `max_trials` FINISHED trial runs, one per trial id, none left RUNNING."""
-    finished = Counter(t.data.tags["trial_id"] for t in trials if t.info.status == "FINISHED")
-    assert len(finished) == max_trials and set(finished.values()) == {1}, finished
-    assert not [t for t in trials if t.info.status == "RUNNING"]
-
-
 def test_multirun_with_two_workers_per_job_logs_every_trial_once(store, tmp_path):
-    result = run_cli(
-        "src.sweep",
-        "-m",
-        "loss=sparse,categorical",
-        *TINY,
-        "tuner.max_trials=4",
-        "distributed.workers=2",
-        f"tracking.uri={store}",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_tiny_headline(store, tmp_path, "tuner.max_trials=4", "distributed.workers=2")
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 2 and all(j.info.status == "FINISHED" for j in jobs)
     # Each job its own chief: different ports.
     assert len({j.data.tags["oracle_address"] for j in jobs}) == 2
     for job in jobs:
         children = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
-        assert_every_trial_once(children, 4)
+        assert_each_trial_once(children, 4)
         assert {t.data.tags["tuner_id"] for t in children} == {"worker-0", "worker-1"}
         assert 0.3 < job.data.metrics["test_accuracy"] <= 1
         assert {t.data.params["loss"] for t in children} == {job.data.params["loss"]}
@@ -53,8 +44,8 @@ def sweep_process(store, tmp_path, *overrides):
             sys.executable,
             "-m",
             "src.sweep",
-            "data.limit=6000",
-            "train.epochs=3",
+            "data.limit=20000",
+            "train.epochs=8",  # trials of several seconds: a kill lands mid-trial
             "tuner.max_trials=4",
             "search.hidden_units=256",
             f"tracking.uri={store}",
@@ -69,23 +60,22 @@ def sweep_process(store, tmp_path, *overrides):
     )
 
 
-def wait_for_trial_in_epoch(store, timeout=180):
-    """A RUNNING trial run that has logged at least one epoch."""
-    from helpers import mlflow_client
+def trial_in_epoch(store):
+    """A RUNNING trial run that has logged at least one epoch, if there is one yet."""
+    try:
+        _, trials = job_and_trial_runs(store)
+    except Exception:  # the store is being created
+        return None
+    for trial in trials:
+        if trial.info.status == "RUNNING" and mlflow_client(store).get_metric_history(
+            trial.info.run_id, "val_accuracy"
+        ):
+            return trial
+    return None
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            _, trials = job_and_trial_runs(store)
-        except Exception:  # the store is being created
-            trials = []
-        for trial in trials:
-            if trial.info.status == "RUNNING" and mlflow_client(store).get_metric_history(
-                trial.info.run_id, "val_accuracy"
-            ):
-                return trial
-        time.sleep(0.5)
-    raise AssertionError("no trial got through an epoch in time")
+
+def wait_for_trial_in_epoch(store):
+    return wait_until(lambda: trial_in_epoch(store), timeout=180, interval=0.5)
 
 
 def worker_process(sweep: subprocess.Popen, tuner_id: str) -> psutil.Process:
@@ -107,7 +97,7 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_run_again(store, tm
     assert sweep.returncode == 0, stderr[-3000:]
     assert f"{tuner_id} died (signal 9)" in stdout + stderr
     _, trials = job_and_trial_runs(store)
-    assert_every_trial_once(trials, 4)
+    assert_each_trial_once(trials, 4)
     killed = next(t for t in trials if t.info.run_id == victim.info.run_id)
     assert killed.info.status == "KILLED" and killed.data.tags["killed_by"] == "crash"
     again = [
@@ -157,7 +147,7 @@ def test_the_chief_killed_and_restarted_resumes_the_search(store, tmp_path):
     assert again.returncode == 0, stderr[-3000:]
     jobs_after, trials = job_and_trial_runs(store)
     assert [j.info.run_id for j in jobs_after] == [jobs[0].info.run_id]  # resumed, not a new job
-    assert_every_trial_once(trials, 4)
+    assert_each_trial_once(trials, 4)
     for trial_id in done_before:  # completed trials were not trained again
         assert sum(t.data.tags["trial_id"] == trial_id for t in trials) == 1
 

@@ -11,11 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, TINY, mlflow_client, run_cli
+from helpers import ROOT, TINY, assert_each_trial_once, job_and_trial_runs, mlflow_client, run_cli
 
 from src import servers
 
@@ -89,22 +88,12 @@ def tracking_server(postgres, tmp_path_factory):
         yield url
 
 
-def experiment_runs(url: str, experiment: str):
-    client = mlflow_client(url)
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], max_results=1000)
-    jobs = [r for r in runs if r.data.tags.get("run_kind") == "job"]
-    trials = [r for r in runs if r.data.tags.get("run_kind") == "trial"]
-    return jobs, trials
-
-
 def check_through_server(url: str, experiment: str, max_trials: int, tmp_path: Path) -> set:
     """Every trial once, FINISHED, and every artifact readable through the server; returns the
     tuner ids that ran trials."""
-    jobs, trials = experiment_runs(url, experiment)
+    jobs, trials = job_and_trial_runs(url, experiment)
     assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"
-    finished = Counter(t.data.tags["trial_id"] for t in trials if t.info.status == "FINISHED")
-    assert len(finished) == max_trials and set(finished.values()) == {1}, finished
+    assert_each_trial_once(trials, max_trials)
     client = mlflow_client(url)
     for run in [*jobs, *trials]:
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # served, not a local path

@@ -8,7 +8,15 @@ import urllib.request
 
 import numpy as np
 import pytest
-from helpers import TINY, compose, job_and_trial_runs, mlflow_client, run_cli
+from helpers import (
+    TINY,
+    compose,
+    job_and_trial_runs,
+    mlflow_client,
+    one_line_error,
+    run_cli,
+    run_tiny_headline,
+)
 
 from src import data, servers
 from src.export import run_export
@@ -22,17 +30,7 @@ def swept(tmp_path_factory):
     """A store holding one real sweep of both losses, 3 trials each."""
     folder = tmp_path_factory.mktemp("export")
     store = f"sqlite:///{folder / 'store' / 'mlflow.db'}"
-    result = run_cli(
-        "src.sweep",
-        "-m",
-        "loss=sparse,categorical",
-        *TINY,
-        "tuner.max_trials=3",
-        "hydra/launcher=basic",
-        f"tracking.uri={store}",
-        f"hydra.sweep.dir={folder / 'multirun'}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_tiny_headline(store, folder, "tuner.max_trials=3", "hydra/launcher=basic")
     return store, folder
 
 
@@ -163,13 +161,6 @@ def test_served_champion_answers_invocations(exported, tmp_path):
         with urllib.request.urlopen(request, timeout=60) as response:
             predictions = np.array(json.load(response)["predictions"])
     assert predictions.shape == (4, 10) and np.allclose(predictions.sum(1), 1, atol=1e-4)
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
-    return lines[0]
 
 
 def test_export_errors_are_one_line_and_write_nothing(swept, tmp_path):

@@ -14,7 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, TINY, all_runs, mlflow_client, run_cli
+from helpers import (
+    ROOT,
+    TINY,
+    all_runs,
+    assert_each_trial_once,
+    mlflow_client,
+    one_line_error,
+    run_cli,
+    wait_until,
+)
 
 from src import state
 
@@ -33,16 +42,6 @@ def start(*args, log_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),
     )
-
-
-def wait_until(predicate, timeout=180, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def db_path(uri: str) -> Path:
@@ -83,9 +82,7 @@ def assert_complete(uri, trials=3):
     """Exactly `trials` FINISHED trial runs, one per trial id, and nothing left RUNNING."""
     runs = all_runs(uri)
     assert not [r for r in runs if r.info.status == "RUNNING"]
-    finished = [r for r in trial_runs(uri) if r.info.status == "FINISHED"]
-    ids = [r.data.tags["trial_id"] for r in finished]
-    assert sorted(ids) == sorted(set(ids)) and len(ids) == trials, ids
+    assert_each_trial_once(trial_runs(uri), trials)
     jobs = job_runs(uri)
     assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"  # resumed, not duplicated
     assert "test_accuracy" in jobs[0].data.metrics
@@ -289,9 +286,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, override, fie
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
         timeout=60,
     )
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), lines
+    assert one_line_error(result).startswith(f"error: {field}")
     assert not (tmp_path / "store").exists() and not (tmp_path / "multirun").exists()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import TINY, all_runs, mlflow_client, run_cli
+from helpers import all_runs, job_and_trial_runs, mlflow_client, run_cli, run_tiny_headline
 
 from src import data
 from src.sweep import JobContext, run_sweep
@@ -17,27 +17,10 @@ pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def jobs_and_trials(uri):
-    runs = all_runs(uri)
-    jobs = [r for r in runs if r.data.tags.get("run_kind") == "job"]
-    trials = [r for r in runs if r.data.tags.get("run_kind") == "trial"]
-    return jobs, trials
-
-
 def test_headline_multirun_records_every_trial(store, tmp_path):
-    args = (
-        "src.sweep",
-        "-m",
-        "loss=sparse,categorical",
-        *TINY,
-        "train.epochs=2",
-        f"tracking.uri={store}",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    )
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_tiny_headline(store, tmp_path, "train.epochs=2")
 
-    jobs, trials = jobs_and_trials(store)
+    jobs, trials = job_and_trial_runs(store)
     assert sorted(j.data.tags["overrides"].split()[0] for j in jobs) == [
         "loss=categorical",
         "loss=sparse",
@@ -116,8 +99,7 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
     assert (probs.argmax(1) == test.y_test[:100]).mean() > 0.3
 
     # The same command again resumes: nothing is retrained or logged twice.
-    again = run_cli(*args)
-    assert again.returncode == 0, again.stderr[-3000:]
+    run_tiny_headline(store, tmp_path, "train.epochs=2")
     assert len(all_runs(store)) == len(jobs) + len(trials)
 
 
@@ -131,7 +113,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
         "search.hidden_units=[32,64]",
     )
     result = run_sweep(tiny(f"tuner={tuner}", *extra), JobContext(sweep_id="t"))
-    jobs, trials = jobs_and_trials(store)
+    jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"
     assert 1 <= len(trials) <= 3 and all(t.info.status == "FINISHED" for t in trials)
     assert result.failed == 0 and 0 < result.test_accuracy <= 1
@@ -143,7 +125,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
     run_sweep(tiny(), JobContext(sweep_id="a"))
     run_sweep(tiny("search.hidden_units=48"), JobContext(sweep_id="b"))
-    jobs, trials = jobs_and_trials(store)
+    jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 2 and len(trials) == 4
     assert len({j.data.tags["search_key"] for j in jobs}) == 2
     second_job = next(j for j in jobs if j.data.tags["sweep_id"] == "b")

@@ -3,7 +3,7 @@
 import shutil
 
 import pytest
-from helpers import ROOT, TINY, job_and_trial_runs, mlflow_client, run_cli
+from helpers import ROOT, job_and_trial_runs, mlflow_client, run_tiny_headline
 
 from src import ui
 
@@ -12,15 +12,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 @pytest.mark.skipif(not shutil.which(ui.CHROMIUM), reason="Debian's chromium is not installed")
 def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path):
-    result = run_cli(
-        "src.sweep",
-        "-m",
-        "loss=sparse,categorical",
-        *TINY,
-        f"tracking.uri={store}",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_tiny_headline(store, tmp_path)
     jobs, trials = job_and_trial_runs(store)
     experiment = mlflow_client(store).get_experiment(jobs[0].info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
