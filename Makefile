@@ -31,7 +31,7 @@ test: data
 # The sweep against the plain keras-tuner + MLflow script (~8 min); BENCH_ARGS=--long for the
 # default sweep's budget.
 bench: data
-	$(PY) -m src.bench $(BENCH_ARGS)
+	$(PY) -m tools.bench $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -56,7 +56,7 @@ serve: setup
 
 # The README's pictures, from the latest sweep in mlruns/ (needs Debian's chromium).
 screenshots: setup
-	$(PY) -m src.ui screenshot --out docs
+	$(PY) -m tools.ui screenshot --out docs
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

@@ -32,3 +32,7 @@ class JobFailed(CompactHydraException):
 
 class Interrupted(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: runs are marked KILLED and state is kept for resuming."""
+
+
+class DistributedError(UserError):
+    """A distributed setting that cannot work (address, role)."""

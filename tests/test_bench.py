@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow
 
 def test_bench_runs_and_prints_its_table():
     result = run_cli(
-        "src.bench", "--trials", "2", "--epochs", "1", "--limit", "2000", "--quick", timeout=600
+        "tools.bench", "--trials", "2", "--epochs", "1", "--limit", "2000", "--quick", timeout=600
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout

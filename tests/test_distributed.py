@@ -19,7 +19,7 @@ from helpers import (
 )
 
 from src.config import ConfigError
-from src.distributed import DistributedError
+from src.errors import DistributedError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, TINY, assert_each_trial_once, job_and_trial_runs, mlflow_client, run_cli
 
-from src import servers
+from src.runtime import processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -48,7 +48,7 @@ def postgres():
         check=True,
         capture_output=True,
     )
-    port = servers.free_port()
+    port = processes.free_port()
     args = [postgres_bin, "-D", str(data_dir), "-p", str(port), "-k", str(folder)]
     args += ["-c", "listen_addresses=127.0.0.1"]
     with open(folder / "postgres.log", "w") as log:
@@ -71,7 +71,7 @@ def postgres():
         conn.close()
         yield f"postgresql://mlflow@127.0.0.1:{port}/mlflow"
     finally:
-        servers.stop(proc)
+        processes.stop(proc)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -79,12 +79,12 @@ def postgres():
 def tracking_server(postgres, tmp_path_factory):
     """`mlflow server` on the PostgreSQL database, serving artifacts from a local folder."""
     folder = tmp_path_factory.mktemp("server")
-    port = servers.free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", postgres]
     args += ["--artifacts-destination", str(folder / "artifacts"), "--serve-artifacts"]
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    with servers.running(args, f"{url}/health", folder / "server.log", timeout=240):
+    with processes.running(args, f"{url}/health", folder / "server.log", timeout=240):
         yield url
 
 
@@ -124,7 +124,7 @@ def test_two_local_workers_against_a_postgres_backed_server(tracking_server, tmp
 def test_chief_and_workers_as_on_separate_hosts(tracking_server, tmp_path):
     """The README's several-machine commands, on one machine: the chief and two workers with
     nothing shared but the tracking server (each its own tuner folder)."""
-    port = servers.free_port()
+    port = processes.free_port()
     common = [*TINY, "tuner.max_trials=4", f"tracking.uri={tracking_server}"]
     common.append("tracking.experiment=separate_hosts")
 

@@ -18,8 +18,9 @@ from helpers import (
     run_tiny_headline,
 )
 
-from src import data, servers
-from src.export import run_export
+from src import data
+from src.runtime import processes
+from src.serving.export import run_export
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 NAME = "fashion_mnist_softmax"
@@ -146,11 +147,11 @@ def test_export_restricted_to_one_loss(swept, tmp_path):
 def test_served_champion_answers_invocations(exported, tmp_path):
     store, _, _, _ = exported
     images = data.load("fashion_mnist", seed=42).x_test[:4]
-    port = servers.free_port()
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion"]
     args += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
-    with servers.running(
+    with processes.running(
         args, f"{url}/ping", tmp_path / "serve.log", env={"MLFLOW_TRACKING_URI": store}
     ):
         request = urllib.request.Request(

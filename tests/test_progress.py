@@ -3,7 +3,7 @@
 import io
 import json
 
-from src import progress
+from src.reporting import progress
 
 
 class Terminal(io.StringIO):

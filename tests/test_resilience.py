@@ -25,7 +25,7 @@ from helpers import (
     wait_until,
 )
 
-from src import state
+from src.search import state
 
 pytestmark = pytest.mark.slow
 
@@ -194,7 +194,7 @@ def test_a_trial_that_always_dies_is_failed_after_bounded_attempts(store, tmp_pa
 
 
 def test_resume_false_starts_afresh(tiny, store):
-    from src.sweep import JobContext, run_sweep
+    from src.job import JobContext, run_sweep
 
     run_sweep(tiny(), JobContext(sweep_id="a"))
     run_sweep(tiny("train.resume=false"), JobContext(sweep_id="b"))
@@ -204,7 +204,7 @@ def test_resume_false_starts_afresh(tiny, store):
 
 
 def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
-    from src.sweep import JobContext, run_sweep
+    from src.job import JobContext, run_sweep
 
     cfg = tiny()
     run_sweep(cfg, JobContext(sweep_id="a"))

@@ -3,8 +3,8 @@
 import keras_tuner as kt
 import pytest
 
-from src import space
 from src.errors import ConfigError
+from src.search import space
 
 BASE = {
     "hidden_units": 64,

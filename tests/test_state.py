@@ -3,7 +3,7 @@
 import pytest
 from helpers import compose
 
-from src import state
+from src.search import state
 from src.tracking import store_dir
 
 BASE = ("tracking.uri=sqlite:////tmp/x/mlflow.db",)

@@ -11,7 +11,7 @@ import pytest
 from helpers import all_runs, job_and_trial_runs, mlflow_client, run_cli, run_tiny_headline
 
 from src import data
-from src.sweep import JobContext, run_sweep
+from src.job import JobContext, run_sweep
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from helpers import ROOT, job_and_trial_runs, mlflow_client, run_tiny_headline
 
-from src import ui
+from tools import ui
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

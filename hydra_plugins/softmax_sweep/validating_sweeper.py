@@ -28,7 +28,8 @@ ConfigStore.instance().store(
 
 class ValidatingSweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
-        from src import preflight, progress, report
+        from src.job import preflight
+        from src.reporting import progress, status
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
@@ -36,6 +37,6 @@ class ValidatingSweeper(BasicSweeper):
             for job in batch:
                 cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
                 preflight.check(cfg)
-        report.start_sweep(self.config.hydra.sweep.dir)
+        status.start_sweep(self.config.hydra.sweep.dir)
         progress.start(self.config.progress).watch(self.config.hydra.sweep.dir)
         return super().sweep(arguments)

@@ -1,6 +1,6 @@
 """The MLflow UI: started on a local port, looked at with headless Chromium.
 
-Used by the UI test and by `python -m src.ui screenshot` (`make screenshots`), which makes the
+Used by the UI test and by `python -m tools.ui screenshot` (`make screenshots`), which makes the
 README's pictures from the latest sweep in a store.
 Chromium is Debian's (`apt-get install chromium`), driven with Playwright; it starts with
 `--no-sandbox` (root in a container) and with background networking off, since this machine's
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from src.servers import free_port, running
+from src.runtime.processes import free_port, running
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,7 +73,7 @@ def screenshot_runs(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m src.ui screenshot`: the latest sweep of a store, seen in the MLflow UI."""
+    """`python -m tools.ui screenshot`: the latest sweep of a store, seen in the MLflow UI."""
     import argparse
     import shutil
     import tempfile

@@ -1,4 +1,4 @@
-"""Fashion-MNIST (and MNIST) through Keras' own loaders, verified, split, loaded once per process.
+"""Where the data set's files come from, verified, into Keras' cache, read once per process.
 
 Sources, in order: an explicit `data.dir`; Keras' cache (`$KERAS_HOME` or ~/.keras); the files
 an OS package installs (`data.system_dir`, Debian's dataset-fashion-mnist); a download from
@@ -17,10 +17,8 @@ import os
 import shutil
 import tempfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from src.errors import DataError
 
@@ -72,31 +70,6 @@ SPECS = {
         "from data.url",
     ),
 }
-
-
-@dataclass
-class Dataset:
-    """Images stay raw uint8 (the model rescales); labels stay integer class ids."""
-
-    name: str
-    class_names: tuple[str, ...]
-    source: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    _one_hot: dict = field(default_factory=dict, repr=False)
-
-    def labels(self, split: str, one_hot: bool) -> np.ndarray:
-        """Integer labels of `split`, or one-hot float32 ones made from the same array."""
-        y = getattr(self, f"y_{split}")
-        if not one_hot:
-            return y
-        if split not in self._one_hot:
-            self._one_hot[split] = np.eye(len(self.class_names), dtype="float32")[y]
-        return self._one_hot[split]
 
 
 def keras_cache_dir(spec: DatasetSpec) -> Path:
@@ -236,73 +209,3 @@ def clear_caches() -> None:
     """Forget what this process loaded and verified (for tests that change the files)."""
     ensure_available.cache_clear()
     load_raw.cache_clear()
-
-
-def split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/validation indices over the first `n` training images."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = round(n * val_fraction)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def load(
-    name: str,
-    seed: int,
-    limit: int | None = None,
-    val_fraction: float = 0.1,
-    data_dir: str | None = None,
-    system_dir: str | None = None,
-    url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-) -> Dataset:
-    """The data set with a validation split carved from its training images only.
-
-    The test images are returned untouched; they are only ever used to report the accuracy of a
-    model already chosen on validation accuracy.
-    """
-    (x, y), (x_test, y_test), source = load_raw(name, data_dir, system_dir, url)
-    n = len(x) if limit is None else min(limit, len(x))
-    train_idx, val_idx = split(n, val_fraction, seed)
-    return Dataset(
-        name=name,
-        class_names=SPECS[name].class_names,
-        source=source,
-        x_train=x[train_idx],
-        y_train=y[train_idx],
-        x_val=x[val_idx],
-        y_val=y[val_idx],
-        x_test=x_test,
-        y_test=y_test,
-    )
-
-
-def load_from_config(data_cfg, seed: int) -> Dataset:
-    """`load` with the fields of the `data` config section."""
-    return load(
-        data_cfg.name,
-        seed,
-        data_cfg.limit,
-        data_cfg.val_fraction,
-        data_cfg.dir,
-        data_cfg.system_dir,
-        data_cfg.url,
-    )
-
-
-def main(overrides: list[str] | None = None) -> None:
-    """`python -m src.data [data=mnist] [data.dir=...]`: fetch, verify and describe the data."""
-    import sys
-
-    from src import cli
-
-    cfg = cli.compose(sys.argv[1:] if overrides is None else overrides)
-    dataset = load_from_config(cfg.data, cfg.train.seed)
-    print(
-        f"{SPECS[dataset.name].title} from {dataset.source}: {len(dataset.x_train)} training, "
-        f"{len(dataset.x_val)} validation, {len(dataset.x_test)} test images"
-    )
-
-
-if __name__ == "__main__":
-    from src.cli import run_reporting_user_errors
-
-    run_reporting_user_errors(main)

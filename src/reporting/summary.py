@@ -1,79 +1,22 @@
-"""What a sweep says when its jobs end: a status file per job, then the closing summary.
-
-Hydra's multirun raises only the first failed job, and joblib workers cannot print a shared
-summary; each job therefore writes its outcome into its output folder, and the entry process
-reads them all back: per job its top trials, for a loss comparison sparse against categorical
-side by side. The summary goes to the terminal and, as `sweep_summary.md` with all trials in
-`sweep_trials.csv`, onto every job's MLflow run.
+"""What a sweep says when its jobs end: per job its top trials, for a loss comparison sparse
+against categorical side by side. The summary goes to the terminal and, as `sweep_summary.md`
+with all trials in `sweep_trials.csv`, onto every job's MLflow run.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-STATUS_FILE = "job_status.json"
-_INTERRUPTED = ".interrupted"  # marker: jobs of an interrupted multirun do not start
-_folders: list[Path] = []
-_sweep_dir: Path | None = None
+from src.model import OBJECTIVE
+from src.reporting.status import statuses
 
+if TYPE_CHECKING:
+    from src.reporting.results import JobResult
 
-def start_sweep(sweep_dir: str | Path) -> None:
-    """Remember where this process's multirun writes its jobs' folders."""
-    global _sweep_dir
-    _sweep_dir = Path(sweep_dir)
-    (_sweep_dir / _INTERRUPTED).unlink(missing_ok=True)  # a rerun into the same folder starts
-    _folders.append(_sweep_dir)
-
-
-def start_run(output_dir: str | Path) -> None:
-    """Remember a single run's folder."""
-    _folders.append(Path(output_dir))
-
-
-def write_status(
-    output_dir: str | Path,
-    job: str,
-    status: str,
-    result: Any = None,
-    error: str | None = None,
-    tracking_uri: str | None = None,
-) -> None:
-    record = {
-        "job": job,
-        "status": status,
-        "error": error,
-        "tracking_uri": tracking_uri,
-        "result": asdict(result) if is_dataclass(result) else result,
-    }
-    path = Path(output_dir) / STATUS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=str))
-
-
-def statuses() -> list[dict]:
-    """Every job's recorded outcome in this process's sweep or run, in launch order."""
-    found = []
-    for folder in _folders:
-        for path in folder.glob(f"**/{STATUS_FILE}"):
-            order = int(path.parent.name) if path.parent.name.isdigit() else 0
-            found.append((order, json.loads(path.read_text())))
-    return [record for _, record in sorted(found, key=lambda item: item[0])]
-
-
-def mark_interrupted() -> None:
-    """Tell this multirun's jobs that have not started yet not to start."""
-    if _sweep_dir is not None:
-        _sweep_dir.mkdir(parents=True, exist_ok=True)
-        (_sweep_dir / _INTERRUPTED).touch()
-
-
-def sweep_interrupted(sweep_dir: str | Path) -> bool:
-    return (Path(sweep_dir) / _INTERRUPTED).exists()
+TOP = 5  # trials listed in a job's summary
 
 
 def _status_lines(records: list[dict]) -> list[str]:
@@ -124,7 +67,7 @@ def comparison_markdown(results: list[dict]) -> str:
 
 
 def summary_markdown(records: list[dict]) -> str:
-    from src.results import JobResult, job_markdown
+    from src.reporting.results import JobResult, job_markdown
 
     finished = [r["result"] for r in records if r["status"] == "FINISHED"]
     parts = ["# Sweep summary", "", *_status_lines(records), ""]
@@ -172,3 +115,39 @@ def _store(records: list[dict], text: str) -> None:
             log_files_to_runs(
                 uri, run_ids, [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
             )
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-2 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def job_markdown(result: JobResult) -> str:
+    """The job's summary: its best trial, its top trials, and its failures."""
+    best = result.best_hyperparameters
+    lines = [
+        f"## {result.job}",
+        "",
+        f"Best trial {result.best_trial_id}: {OBJECTIVE} {result.best_val_accuracy:.4f}, "
+        f"test accuracy {result.test_accuracy:.4f} "
+        f"({', '.join(f'{k}={_fmt(v)}' for k, v in best.items())}).",
+        f"{result.trials} trials ({result.failed} failed), mean {OBJECTIVE} "
+        f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
+        f"peak memory {result.peak_memory_mb:.0f} MB.",
+        "",
+        "| trial | hidden_units | layers | dropout | optimizer | learning_rate | "
+        f"{OBJECTIVE} | s/epoch |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
+        lines.append(
+            f"| {row['trial_id']} | {row['hidden_units']} | {row['layers']} | "
+            f"{_fmt(row['dropout'])} | {row['optimizer']} | {_fmt(row['learning_rate'], 3)} | "
+            f"{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
+        )
+    for trial_id, reason in result.failures:
+        lines.append(f"\n- trial {trial_id} failed: {reason}")
+    return "\n".join(lines) + "\n"

@@ -1,13 +1,13 @@
 """The script users write today: keras-tuner's RandomSearch with `mlflow.tensorflow.autolog()`.
 
-This is the benchmark's reference (arm "plain" of `python -m src.bench`), written the way the
+This is the benchmark's reference (arm "plain" of `python -m tools.bench`), written the way the
 lesson and the libraries' own guides write it: Keras defaults (no `steps_per_execution`, the
 fit batch size for validation), pixels scaled in NumPy, autolog's defaults (a model logged with
 its inferred pip requirements after every fit, a flat run per trial). It searches the same space
 as the project's default sweep, with the same hyperparameter names and order, so the same seed
 samples the same configurations, and validates on the same images: the comparison is fair.
 
-    python -m src.baseline --trials 4 --epochs 3 --tracking-uri sqlite:////tmp/b/mlflow.db \
+    python -m tools.baseline --trials 4 --epochs 3 --tracking-uri sqlite:////tmp/b/mlflow.db \
         --dir /tmp/b/kt --losses sparse,categorical
 
 Comparing the two losses, it searches once per loss, one after the other, as such a script does.

@@ -12,20 +12,17 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
-from src import plots, runtime
-from src import space as space_module
-from src.model import OBJECTIVE, ModelParams, build_model
-from src.progress import JobProgress
-from src.tracking import Tracker
+from src import runtime
+from src.model import OBJECTIVE
+from src.reporting import plots
+from src.reporting.progress import JobProgress
+from src.search.hypermodel import SoftmaxHyperModel
+from src.search.trials import NaNLossError, TrialTracking, report_trial_ended
 
 log = logging.getLogger(__name__)
 
@@ -34,92 +31,6 @@ log = logging.getLogger(__name__)
 kt_config.DEBUG = False
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
-
-class SoftmaxHyperModel(kt.HyperModel):
-    """Maps keras-tuner's `hp` to plain model arguments; the model builder never sees `hp`."""
-
-    def __init__(
-        self,
-        search_space: space_module.Space,
-        loss: str,
-        seed: int,
-        steps_per_execution: int = 1,
-        jit_compile: bool = False,
-        image_shape: tuple[int, int] = (28, 28),
-        num_classes: int = 10,
-    ):
-        super().__init__(name="softmax_classifier")
-        self.search_space = search_space
-        self.loss = loss
-        self.seed = seed
-        self.steps_per_execution = steps_per_execution
-        self.jit_compile = jit_compile
-        self.image_shape = image_shape
-        self.num_classes = num_classes
-
-    def build(self, hp: kt.HyperParameters) -> keras.Model:
-        # Same seed for every trial: weight init and shuffling differ only by hyperparameters.
-        keras.utils.set_random_seed(self.seed)
-        return build_model(
-            self.model_params(hp),
-            self.loss,
-            self.image_shape,
-            self.num_classes,
-            self.steps_per_execution,
-            self.jit_compile,
-        )
-
-    def model_params(self, hp: kt.HyperParameters) -> ModelParams:
-        """The plain model arguments `hp` stands for (declaring the space on it if needed)."""
-        return space_module.sample(hp, self.search_space)
-
-
-@dataclass
-class TrialTracking:
-    """What a tuner needs to record its trials: the store, the parent run, the fixed settings."""
-
-    tracker: Tracker
-    parent_run_id: str
-    fixed_params: Mapping[str, Any]
-    # Runs of earlier attempts per trial id, when resuming a job.
-    attempts: Mapping[str, list] = field(default_factory=dict)
-    # A trial whose process died this many times is recorded FAILED instead of started again.
-    max_crashes: int = 3
-    # Tags on every trial run (a distributed worker's tuner_id and host).
-    tags: Mapping[str, Any] = field(default_factory=dict)
-    # Read earlier attempts from the store at each trial's start (distributed workers: other
-    # processes record attempts while this one runs) instead of once from `attempts`.
-    live_attempts: bool = False
-    _run_id: str | None = field(default=None, repr=False)
-
-
-class NaNLossError(kt.errors.FailedTrialError):
-    """The loss became NaN: the same values would diverge again, so never retried."""
-
-
-def short_params(params: Mapping[str, Any]) -> str:
-    """`hidden_units=256 optimizer=adam learning_rate=0.0012`: the searched values, briefly."""
-    shown = {
-        k: v
-        for k, v in params.items()
-        if k in ("hidden_units", "optimizer", "learning_rate", "layers", "dropout")
-    }
-    return " ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
-    )
-
-
-def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:
-    """Tell the job's progress a trial ended, with the best trial so far and its values."""
-    best = oracle.get_best_trials(1)
-    progress.trial_ended(
-        failed=trial.status != "COMPLETED",
-        best_val_accuracy=best[0].score if best else None,
-        best=short_params(hypermodel.model_params(best[0].hyperparameters.copy()).as_dict())
-        if best
-        else "",
-    )
 
 
 class TrackedTuner:

@@ -1,5 +1,6 @@
 """A job's outcome: the best trial by validation accuracy, that model's test accuracy, and what
-the job's run shows about its trials (a trials table, pictures and a Markdown summary)."""
+the job's run shows about its trials (a trials table, pictures and a Markdown summary).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from src import plots
 from src.data import Dataset
 from src.model import OBJECTIVE
+from src.reporting import plots
+from src.reporting.summary import job_markdown
 from src.tracking import Tracker
-
-TOP = 5  # trials listed in a job's summary
 
 
 @dataclass(frozen=True)
@@ -239,39 +239,3 @@ def _log_job_artifacts(
             "summary.md",
         ):
             tracker.log_file(run_id, folder / name)
-
-
-def _fmt(value, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-2 else f"{value:.{digits}f}"
-    return str(value)
-
-
-def job_markdown(result: JobResult) -> str:
-    """The job's summary: its best trial, its top trials, and its failures."""
-    best = result.best_hyperparameters
-    lines = [
-        f"## {result.job}",
-        "",
-        f"Best trial {result.best_trial_id}: {OBJECTIVE} {result.best_val_accuracy:.4f}, "
-        f"test accuracy {result.test_accuracy:.4f} "
-        f"({', '.join(f'{k}={_fmt(v)}' for k, v in best.items())}).",
-        f"{result.trials} trials ({result.failed} failed), mean {OBJECTIVE} "
-        f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
-        f"peak memory {result.peak_memory_mb:.0f} MB.",
-        "",
-        "| trial | hidden_units | layers | dropout | optimizer | learning_rate | "
-        f"{OBJECTIVE} | s/epoch |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
-    ]
-    for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
-        lines.append(
-            f"| {row['trial_id']} | {row['hidden_units']} | {row['layers']} | "
-            f"{_fmt(row['dropout'])} | {row['optimizer']} | {_fmt(row['learning_rate'], 3)} | "
-            f"{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
-        )
-    for trial_id, reason in result.failures:
-        lines.append(f"\n- trial {trial_id} failed: {reason}")
-    return "\n".join(lines) + "\n"

@@ -38,9 +38,9 @@ def _handle(signum, frame) -> None:
     _received = signum
     workers = _workers()
     if workers:
-        from src import report
+        from src.reporting import status
 
-        report.mark_interrupted()
+        status.mark_interrupted()
         for worker in workers:  # those in our process group have it already; once is enough
             worker.send_signal(signum)
         return

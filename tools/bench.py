@@ -1,8 +1,8 @@
 """`make bench`: this project's sweep against the plain keras-tuner + MLflow script, side by side.
 
-    python -m src.bench            # about 8 minutes on 2 cores
-    python -m src.bench --long     # the default sweep's budget (10 trials x 8 epochs)
-    python -m src.bench --trials 2 --epochs 1 --limit 3000 --quick   # a smoke run
+    python -m tools.bench            # about 8 minutes on 2 cores
+    python -m tools.bench --long     # the default sweep's budget (10 trials x 8 epochs)
+    python -m tools.bench --trials 2 --epochs 1 --limit 3000 --quick   # a smoke run
 
 Every arm is a separate process on full Fashion-MNIST at batch 32, timed whole (start-up
 included), its peak memory read from the kernel (`wait4`). Each tracked arm gets a fresh SQLite
@@ -91,7 +91,7 @@ def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
     argv = [
         sys.executable,
         "-m",
-        "src.baseline",
+        "tools.baseline",
         "--trials",
         str(trials),
         "--epochs",

@@ -1,0 +1,117 @@
+"""The one start-up validation step: what types cannot express, checked before anything is written."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, is_dataclass
+
+from omegaconf import DictConfig, OmegaConf
+
+from src.config.schema import DATASETS, LOSSES, PROGRESS_MODES, ROLES, TUNERS
+from src.errors import ConfigError
+
+
+def _fail(field_name: str, problem: str) -> None:
+    raise ConfigError(f"{field_name}: {problem}")
+
+
+def _check_positive_int(cfg: DictConfig, key: str, allow_none: bool = False) -> None:
+    value = OmegaConf.select(cfg, key)
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        _fail(key, f"got {value!r}; use a whole number >= 1")
+
+
+def _check_known_keys(node: DictConfig, prefix: str) -> None:
+    """Refuse keys the schema does not declare: Hydra's `+key=value` adds them even to a
+    typed config, and a misspelt setting silently doing nothing costs a whole sweep."""
+    schema = OmegaConf.get_type(node)
+    if not (isinstance(schema, type) and is_dataclass(schema)):
+        return
+    known = {f.name for f in fields(schema)}
+    for key in node:
+        if prefix == "" and key == "hydra":  # present when composed with Hydra's own settings
+            continue
+        if key not in known:
+            _fail(
+                f"{prefix}{key}",
+                f"unknown setting; {prefix.rstrip('.') or 'the config'} "
+                f"takes {', '.join(sorted(known))}",
+            )
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _check_known_keys(child, f"{prefix}{key}.")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check what types cannot express. Raises ConfigError naming the field and the fix.
+
+    Runs before anything is written: no tracking run, no tuner state.
+    """
+    from src.search import space  # late import: space pulls in keras-tuner
+
+    _check_known_keys(cfg, "")
+    if cfg.loss.name not in LOSSES:
+        _fail("loss", f"got {cfg.loss.name!r}; choose one of {', '.join(LOSSES)}")
+    if cfg.data.name not in DATASETS:
+        _fail("data", f"got {cfg.data.name!r}; choose one of {', '.join(DATASETS)}")
+    if cfg.progress not in PROGRESS_MODES:
+        _fail("progress", f"got {cfg.progress!r}; choose one of {', '.join(PROGRESS_MODES)}")
+    if cfg.tuner.name not in TUNERS:
+        _fail("tuner", f"got {cfg.tuner.name!r}; choose one of {', '.join(TUNERS)}")
+    for key in (
+        "train.epochs",
+        "train.batch_size",
+        "train.steps_per_execution",
+        "train.eval_batch_size",
+        "tuner.max_trials",
+        "tuner.max_consecutive_failed_trials",
+        "tuner.max_crashes_per_trial",
+    ):
+        _check_positive_int(cfg, key)
+    _check_positive_int(cfg, "data.limit", allow_none=True)
+    _check_positive_int(cfg, "export.top")
+    if cfg.export.loss is not None and cfg.export.loss not in LOSSES:
+        _fail("export.loss", f"got {cfg.export.loss!r}; choose one of {', '.join(LOSSES)}")
+    _check_distributed(cfg.distributed)
+    if cfg.train.threads < 0:
+        _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
+    if cfg.tuner.max_retries_per_trial < 0:
+        _fail("tuner.max_retries_per_trial", "must be >= 0")
+    frac = cfg.data.val_fraction
+    if not (isinstance(frac, float) and math.isfinite(frac) and 0.0 < frac < 1.0):
+        _fail("data.val_fraction", f"got {frac!r}; use a fraction strictly between 0 and 1")
+    if cfg.data.limit is not None and round(cfg.data.limit * frac) < 1:
+        _fail(
+            "data.limit",
+            f"{cfg.data.limit} images leave no validation image at "
+            f"data.val_fraction={frac}; raise data.limit",
+        )
+    if cfg.tuner.name == "hyperband" and cfg.tuner.factor < 2:
+        _fail("tuner.factor", f"got {cfg.tuner.factor}; use an integer >= 2")
+    if not str(cfg.tracking.uri).strip():
+        _fail("tracking.uri", "is empty; use sqlite:///path/mlflow.db or http://host:port")
+    if not str(cfg.tracking.experiment).strip():
+        _fail("tracking.experiment", "is empty; give the MLflow experiment a name")
+    space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
+
+
+def _check_distributed(d: DictConfig) -> None:
+    from src.search.distributed import parse_address
+
+    if d.role not in ROLES:
+        _fail("distributed.role", f"got {d.role!r}; choose one of {', '.join(ROLES)}")
+    if d.workers < 0:
+        _fail("distributed.workers", f"got {d.workers}; use 0 (not distributed) or a count >= 1")
+    if d.max_worker_restarts < 0 or d.wait_for_chief < 0:
+        key = "max_worker_restarts" if d.max_worker_restarts < 0 else "wait_for_chief"
+        _fail(f"distributed.{key}", "must be >= 0")
+    if d.role in ("chief", "worker"):
+        if d.chief is None:
+            _fail(
+                "distributed.chief",
+                f"distributed.role={d.role} needs the chief's HOST:PORT, "
+                "e.g. distributed.chief=10.0.0.5:8470",
+            )
+        parse_address(d.chief)

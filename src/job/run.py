@@ -1,0 +1,172 @@
+"""One job's search end to end: check, prepare, lock, open the job's run, search, record.
+
+Nothing is written before the config, the tracking store and the data have all been checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omegaconf import DictConfig, OmegaConf
+
+import src.runtime as runtime
+from src.config import ROOT
+from src.job import preflight
+from src.job.context import JobContext, fixed_params
+from src.job.prepare import prepare, search
+from src.job.worker import run_worker
+from src.search import distributed, local_workers, space, state
+from src.tracking import git_state
+
+if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
+    from src.reporting.results import JobResult
+
+
+log = logging.getLogger("sweep")
+
+
+def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
+    """Run one job's search end to end. Nothing is written before the config, the tracking
+    store and the data have all been checked."""
+    context = context or JobContext()
+    preflight.check(cfg)
+    runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
+    runtime.set_threads(cfg.train.threads)
+
+    from src.reporting.progress import JobProgress
+    from src.reporting.results import record_best
+    from src.search.trials import TrialTracking
+    from src.search.tuners import make_tuner
+
+    job = prepare(cfg)
+    if distributed.is_worker(cfg):
+        run_worker(cfg, job)
+        return None
+    dataset, tracker, key, root, project = job.dataset, job.tracker, job.key, job.root, job.project
+    tracking = cfg.tracking.enabled
+    started = time.perf_counter()
+
+    with state.search_lock(root, project):
+        resuming = cfg.train.resume and state.has_state(root, project)
+        resume_id = tracker.find_job_run(key) if resuming and tracking else None
+        if resuming and tracking and resume_id is None:
+            log.warning(
+                "tuner state in %s has no runs in %s: starting afresh",
+                root / project,
+                cfg.tracking.uri,
+            )
+            resuming = False
+        # Loading the state first: unreadable state stops here, before any run is touched.
+        tuner = make_tuner(
+            cfg.tuner,
+            job.hypermodel,
+            cfg.train.epochs,
+            cfg.train.seed,
+            root,
+            project,
+            overwrite=not resuming,
+            tracking=None,
+        )
+        tags = _job_tags(cfg, context, key, root / project, dataset.source, resume_id)
+        params = {
+            **fixed_params(cfg),
+            "search_space": OmegaConf.to_container(cfg.search),
+            "max_trials": cfg.tuner.max_trials,
+            "val_fraction": cfg.data.val_fraction,
+            "train_images": len(dataset.x_train),
+            "val_images": len(dataset.x_val),
+        }
+        with tracker.job_run(context.name, tags, params, resume_id) as run_id:
+            attempts = {}
+            if resume_id is not None:
+                killed = tracker.close_orphans(run_id)
+                attempts = tracker.attempts_by_trial(run_id)
+                cut_short = f"; trial(s) {', '.join(killed)} were cut short and run again"
+                log.info(
+                    "%s: resuming %s%s", context.name, root / project, cut_short if killed else ""
+                )
+            tracker.log_text(run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+            if tracking:
+                tuner.tracking = TrialTracking(
+                    tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
+                )
+            _recorded_epoch_seconds(tuner, attempts)  # of trials done before
+            if context.output_dir is not None:
+                done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+                tuner.progress = JobProgress(
+                    context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
+                )
+            log.info(
+                "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
+                context.name,
+                cfg.tuner.name,
+                cfg.tuner.max_trials,
+                cfg.train.epochs,
+                len(dataset.x_train),
+                dataset.source,
+                "" if tracking else ", untracked",
+            )
+            if distributed.is_chief(cfg):
+                local_workers.run_chief(tuner, cfg, tracker, run_id, context, tuner.progress)
+                # The workers timed the epochs; their trial runs hold the figures.
+                _recorded_epoch_seconds(tuner, tracker.attempts_by_trial(run_id))
+            else:
+                search(tuner, cfg, dataset)
+            result = record_best(
+                tracker, run_id, tuner, dataset, cfg, context.name, space.searched(job.search_space)
+            )
+            if tuner.progress is not None:
+                tuner.progress.finished()
+
+    log.info(
+        "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
+        "%d failed, %.0f s",
+        context.name,
+        result.best_trial_id,
+        result.best_val_accuracy,
+        result.test_accuracy,
+        _describe(result.best_hyperparameters),
+        result.trials,
+        result.failed,
+        time.perf_counter() - started,
+    )
+    for trial_id, reason in result.failures:
+        log.info("%s: trial %s failed: %s", context.name, trial_id, reason)
+    return result
+
+
+def _recorded_epoch_seconds(tuner, attempts: dict[str, list]) -> None:
+    """Fill the tuner's seconds per epoch from the latest recorded run of each trial."""
+    for trial_id, runs in attempts.items():
+        seconds = runs[-1].data.metrics.get("mean_epoch_time") if runs else None
+        if seconds is not None:
+            tuner.epoch_seconds[trial_id] = seconds
+
+
+def _job_tags(
+    cfg, context: JobContext, key: str, tuner_dir: Path, source: str, resume_id: str | None
+) -> dict:
+    commit, dirty = git_state(ROOT)
+    tags = {
+        "overrides": " ".join(context.overrides),
+        "search_key": key,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "mlflow.source.git.commit": None if commit == "unknown" else commit,
+        "study": cfg.study.name,
+        "study_goal": cfg.study.goal or None,
+        "tuner_dir": str(tuner_dir),
+        "data_source": source,
+    }
+    if resume_id is None:
+        tags["sweep_id"] = context.sweep_id
+    else:  # a resumed job keeps the sweep it started in
+        tags["resumed_by_sweep"] = context.sweep_id
+    return tags
+
+
+def _describe(hps: dict) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in hps.items())

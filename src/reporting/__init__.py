@@ -1,0 +1,1 @@
+"""What a sweep shows: job results, summaries, pictures and live progress."""

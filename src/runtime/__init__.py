@@ -1,0 +1,6 @@
+"""How the sweep's processes run: TensorFlow's threads and memory (`tf`), helper processes
+(`processes`), and signals (`signals`)."""
+
+from src.runtime.tf import import_tensorflow, release_trial, set_threads, trial_snapshot
+
+__all__ = ["import_tensorflow", "release_trial", "set_threads", "trial_snapshot"]

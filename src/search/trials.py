@@ -1,0 +1,59 @@
+"""What a tuner needs to record its trials, and how a trial's end is reported."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras_tuner as kt
+
+from src.reporting.progress import JobProgress
+from src.tracking import Tracker
+
+
+@dataclass
+class TrialTracking:
+    """What a tuner needs to record its trials: the store, the parent run, the fixed settings."""
+
+    tracker: Tracker
+    parent_run_id: str
+    fixed_params: Mapping[str, Any]
+    # Runs of earlier attempts per trial id, when resuming a job.
+    attempts: Mapping[str, list] = field(default_factory=dict)
+    # A trial whose process died this many times is recorded FAILED instead of started again.
+    max_crashes: int = 3
+    # Tags on every trial run (a distributed worker's tuner_id and host).
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    # Read earlier attempts from the store at each trial's start (distributed workers: other
+    # processes record attempts while this one runs) instead of once from `attempts`.
+    live_attempts: bool = False
+    _run_id: str | None = field(default=None, repr=False)
+
+
+class NaNLossError(kt.errors.FailedTrialError):
+    """The loss became NaN: the same values would diverge again, so never retried."""
+
+
+def short_params(params: Mapping[str, Any]) -> str:
+    """`hidden_units=256 optimizer=adam learning_rate=0.0012`: the searched values, briefly."""
+    shown = {
+        k: v
+        for k, v in params.items()
+        if k in ("hidden_units", "optimizer", "learning_rate", "layers", "dropout")
+    }
+    return " ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+    )
+
+
+def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:
+    """Tell the job's progress a trial ended, with the best trial so far and its values."""
+    best = oracle.get_best_trials(1)
+    progress.trial_ended(
+        failed=trial.status != "COMPLETED",
+        best_val_accuracy=best[0].score if best else None,
+        best=short_params(hypermodel.model_params(best[0].hyperparameters.copy()).as_dict())
+        if best
+        else "",
+    )

@@ -1,0 +1,1 @@
+"""Exporting the champion: the Model Registry, the files and the model card."""

@@ -1,0 +1,43 @@
+"""Everything the project records in MLflow, and reads back from it. All MLflow calls live here.
+
+- `store`: where the store is, whether it can be used, writing to it safely;
+- `runs`: the `Tracker` that opens, logs to and closes job and trial runs;
+- `disabled`: the same interface recording nothing (`tracking=none`);
+- `queries`: reading finished trials back (export);
+- `registry`: the Model Registry;
+- `provenance`: the git commit behind a run.
+"""
+
+from src.tracking.disabled import NullTracker
+from src.tracking.provenance import git_state
+from src.tracking.queries import download_artifact, finished_trials, job_of
+from src.tracking.registry import ModelVersion, register_champion
+from src.tracking.runs import Tracker, log_files_to_runs
+from src.tracking.store import (
+    ERROR_TAG,
+    KILLED_BY_TAG,
+    PARENT_TAG,
+    RUN_KIND_TAG,
+    check_reachable,
+    sqlite_path,
+    store_dir,
+)
+
+__all__ = [
+    "ERROR_TAG",
+    "KILLED_BY_TAG",
+    "PARENT_TAG",
+    "RUN_KIND_TAG",
+    "ModelVersion",
+    "NullTracker",
+    "Tracker",
+    "check_reachable",
+    "download_artifact",
+    "finished_trials",
+    "git_state",
+    "job_of",
+    "log_files_to_runs",
+    "register_champion",
+    "sqlite_path",
+    "store_dir",
+]

@@ -1,0 +1,100 @@
+"""Reading a store back for export: the finished trials of an experiment, a trial's job, artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from src.errors import TrackingError
+from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
+
+
+def finished_trials(
+    uri: str, experiment: str, sweep_id: str | None = None, loss: str | None = None
+) -> list[dict]:
+    """The FINISHED trial runs of an experiment (of one sweep, of one loss) with what a choice
+    needs: parent job, loss, trial id, hyperparameters, best val_accuracy and val_loss.
+
+    Raises:
+        TrackingError: the experiment or the sweep does not exist.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise TrackingError(
+            f"tracking.experiment: no experiment {experiment!r} in {uri}; run a "
+            "sweep first (make sweep) or set tracking.experiment"
+        )
+    ids = [found.experiment_id]
+    jobs = client.search_runs(ids, f"tags.{RUN_KIND_TAG} = 'job'", max_results=10000)
+    if sweep_id is not None:
+        known = {j.data.tags.get("sweep_id") for j in jobs} - {None}
+        jobs = [
+            j
+            for j in jobs
+            if sweep_id in (j.data.tags.get("sweep_id"), j.data.tags.get("resumed_by_sweep"))
+        ]
+        if not jobs:
+            latest = ", ".join(sorted(known)[-3:]) or "none"
+            raise TrackingError(
+                f"export.sweep_id: no sweep {sweep_id!r} in experiment "
+                f"{experiment!r}; recent sweeps: {latest}"
+            )
+    if loss is not None:
+        jobs = [j for j in jobs if j.data.params.get("loss") == loss]
+    names = {j.info.run_id: j.info.run_name for j in jobs}
+    trials = []
+    for run in client.search_runs(
+        ids, f"tags.{RUN_KIND_TAG} = 'trial' and attributes.status = 'FINISHED'", max_results=50000
+    ):
+        parent = run.data.tags.get(PARENT_TAG)
+        metrics = run.data.metrics
+        if parent not in names or "best_val_accuracy" not in metrics:
+            continue
+        trials.append(
+            {
+                "run_id": run.info.run_id,
+                "job": names[parent],
+                "loss": run.data.params.get("loss"),
+                "trial_id": run.data.tags.get("trial_id", "?"),
+                "params": {
+                    k: _parse(run.data.params[k])
+                    for k in ("hidden_units", "layers", "dropout", "optimizer", "learning_rate")
+                    if k in run.data.params
+                },
+                "val_accuracy": metrics["best_val_accuracy"],
+                "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
+                "started": run.info.start_time,
+            }
+        )
+    return trials
+
+
+def _parse(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def download_artifact(uri: str, run_id: str, path: str, folder: Path) -> Path:
+    from mlflow.tracking import MlflowClient
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(MlflowClient(tracking_uri=uri).download_artifacts(run_id, path, str(folder)))
+
+
+def job_of(uri: str, trial_run_id: str) -> dict:
+    """The params and sweep id of the job run a trial run belongs to."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    job = client.get_run(client.get_run(trial_run_id).data.tags[PARENT_TAG])
+    return {
+        "params": dict(job.data.params),
+        "sweep_id": job.data.tags.get("sweep_id"),
+        "run_id": job.info.run_id,
+    }

@@ -1,0 +1,248 @@
+"""Every MLflow call of a sweep, behind a small `Tracker`.
+
+Runs are opened and closed by context managers, so a run's final status tells the truth:
+FINISHED when its block completed, KILLED when it was interrupted (Ctrl-C, SIGTERM), FAILED
+with the reason as a tag when it raised. The client API is used rather than MLflow's fluent
+"active run" stack, so nothing leaks from one Hydra job into the next in the same process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from src.tracking.store import (
+    ERROR_TAG,
+    KILLED_BY_TAG,
+    PARENT_TAG,
+    RUN_KIND_TAG,
+    _as_param,
+    _retry_when_locked,
+    _short_reason,
+    _slug,
+    _store_init_lock,
+    _str_dict,
+    sqlite_path,
+    store_dir,
+)
+
+
+class Tracker:
+    """An MLflow client bound to one store and one experiment."""
+
+    enabled = True
+
+    def __init__(self, uri: str, experiment: str):
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        # MLflow resets its logger on import; its table creation notices are not news.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        self._mlflow = mlflow
+        self.uri = uri
+        path = sqlite_path(uri)
+        if path is not None:
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        with _store_init_lock(uri):
+            # The client opens (and, for a new store, creates) the database: inside the lock.
+            self.client = MlflowClient(tracking_uri=uri)
+            self.client.search_experiments(max_results=1)
+            self.experiment_id = self._experiment_id(experiment)
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                self.client.restore_experiment(found.experiment_id)
+            return found.experiment_id
+        folder = store_dir(self.uri)
+        # A SQLite store keeps its artifacts beside its database: the store is one folder.
+        location = None if folder is None else (folder / "artifacts" / _slug(name)).as_uri()
+        try:
+            # MLflow 3's UI opens an experiment on its GenAI trace views unless told it holds
+            # training runs: this one opens on its runs, job runs with their trials nested.
+            return self.client.create_experiment(
+                name,
+                artifact_location=location,
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            )
+        except self._mlflow.exceptions.MlflowException:
+            # Another process created it between our lookup and our create.
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    # --- runs ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _lifecycle(self, run_id: str) -> Iterator[str]:
+        try:
+            yield run_id
+        except (KeyboardInterrupt, SystemExit):
+            self.end_run(run_id, "KILLED", {KILLED_BY_TAG: "interrupt"})
+            raise
+        except BaseException as exc:
+            # The whole traceback beside the run, the reason in a tag the run list can show.
+            self.log_text(run_id, traceback.format_exc(), "error.txt")
+            self.end_run(run_id, "FAILED", {ERROR_TAG: _short_reason(exc)})
+            raise
+        else:
+            self.end_run(run_id, "FINISHED")
+
+    @_retry_when_locked
+    def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
+        for key, value in (tags or {}).items():
+            self.client.set_tag(run_id, key, value)
+        self.client.set_terminated(run_id, status=status)
+
+    def find_job_run(self, search_key: str, running: bool = False) -> str | None:
+        """The most recent job run recorded for this search key (RUNNING only: `running`)."""
+        status = " and attributes.status = 'RUNNING'" if running else ""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'"
+            + status,
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    @contextmanager
+    def job_run(
+        self,
+        name: str,
+        tags: Mapping[str, Any],
+        params: Mapping[str, Any],
+        resume_run_id: str | None = None,
+    ) -> Iterator[str]:
+        """A job's parent run: a new one, or `resume_run_id` reopened."""
+        if resume_run_id is not None:
+            _retry_when_locked(self.client.update_run)(resume_run_id, status="RUNNING")
+            run_id = resume_run_id
+            self.set_tags(run_id, tags)
+            # How it stopped last time no longer describes it (`resumed_by_sweep` records that
+            # it was resumed); its trial runs keep their own KILLED/FAILED tags.
+            stale = self.client.get_run(run_id).data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}
+            for key in stale:
+                _retry_when_locked(self.client.delete_tag)(run_id, key)
+        else:
+            run = _retry_when_locked(self.client.create_run)(
+                self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
+            )
+            run_id = run.info.run_id
+            self.log_params(run_id, params)
+        with self._lifecycle(run_id):
+            yield run_id
+
+    @contextmanager
+    def trial_run(
+        self,
+        parent_run_id: str,
+        trial_id: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """A trial's run, nested under its job's run."""
+        run = _retry_when_locked(self.client.create_run)(
+            self.experiment_id,
+            run_name=f"trial-{trial_id}",
+            tags={
+                **_str_dict(tags or {}),
+                PARENT_TAG: parent_run_id,
+                RUN_KIND_TAG: "trial",
+                "trial_id": trial_id,
+            },
+        )
+        self.log_params(run.info.run_id, params)
+        with self._lifecycle(run.info.run_id):
+            yield run.info.run_id
+
+    def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]:
+        """Mark KILLED the trial runs a dead process left RUNNING (only those of one
+        distributed worker: `tuner_id`); returns their trial ids."""
+        orphans = [
+            r
+            for r in self.trial_runs(parent_run_id)
+            if r.info.status == "RUNNING"
+            and (tuner_id is None or r.data.tags.get("tuner_id") == tuner_id)
+        ]
+        for run in orphans:
+            self.end_run(
+                run.info.run_id,
+                "KILLED",
+                {KILLED_BY_TAG: "crash", ERROR_TAG: "the process ended during this trial"},
+            )
+        return [run.data.tags.get("trial_id", "?") for run in orphans]
+
+    def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]:
+        """Earlier runs of each trial id under a job run, oldest first."""
+        attempts: dict[str, list] = {}
+        for run in sorted(self.trial_runs(parent_run_id), key=lambda r: r.info.start_time):
+            attempts.setdefault(run.data.tags.get("trial_id", "?"), []).append(run)
+        return attempts
+
+    def download(self, run_id: str, path: str, folder: Path) -> Path:
+        """One artifact of a run, downloaded into `folder`."""
+        return Path(self.client.download_artifacts(run_id, path, str(folder)))
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]
+
+    # --- logging -----------------------------------------------------------------------------
+
+    @_retry_when_locked
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, _as_param(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
+            self.client.log_batch(run_id, params=items[i : i + 100], synchronous=True)
+
+    @_retry_when_locked
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(
+            run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()], synchronous=True
+        )
+
+    @_retry_when_locked
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log several metrics at one step in one synchronous write (NaN/inf are kept)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        self.client.log_batch(run_id, metrics=batch, synchronous=True)
+
+    def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
+        self.client.log_dict(run_id, obj, artifact_file)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    # --- reading back --------------------------------------------------------------------------
+
+    def trial_runs(self, parent_run_id: str) -> list:
+        return self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+            max_results=10000,
+        )
+
+
+def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
+    """Attach the same files to several runs of one store (a sweep's closing summary)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for run_id in run_ids:
+        for path in files:
+            _retry_when_locked(client.log_artifact)(run_id, str(path))

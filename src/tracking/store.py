@@ -1,0 +1,155 @@
+"""Where the MLflow store is, whether it can be used, and writing to it safely: SQLite paths,
+the reachability check, the store-creation lock, retries on a locked database, value formatting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+import logging
+import math
+import re
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from src.errors import TrackingError
+
+log = logging.getLogger(__name__)
+
+PARENT_TAG = "mlflow.parentRunId"
+RUN_KIND_TAG = "run_kind"  # "job" or "trial"
+ERROR_TAG = "error"
+# Why a run was KILLED: "interrupt" (Ctrl-C, SIGTERM: handled) or "crash" (kill -9, OOM,
+# reboot: found RUNNING by the next start). Only crashes count against a trial's attempts.
+KILLED_BY_TAG = "killed_by"
+_SQLITE = "sqlite:///"
+# SQLite serialises writers; MLflow waits 20 s for the lock, but a read that turns into a write
+# can still be refused at once. Parallel jobs retry those writes rather than lose them.
+_LOCKED_RETRIES = 8
+
+T = TypeVar("T")
+
+
+def _retry_when_locked(fn: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for attempt in range(_LOCKED_RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if "database is locked" not in str(exc) or attempt == _LOCKED_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@contextmanager
+def _store_init_lock(uri: str) -> Iterator[None]:
+    """MLflow creates a SQLite store's tables without a lock: processes opening a brand-new
+    store at once can crash. Serialise that first contact through a lock file beside it."""
+    path = sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    lock = path.resolve().with_name(path.name + ".init-lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (relative to the working folder), else None."""
+    return Path(uri[len(_SQLITE) :]) if uri.startswith(_SQLITE) else None
+
+
+def store_dir(uri: str) -> Path | None:
+    """The folder that holds a SQLite store: its database, artifacts and tuner state."""
+    path = sqlite_path(uri)
+    return None if path is None else path.resolve().parent
+
+
+def check_reachable(uri: str, must_exist: bool = False) -> None:
+    """Fail fast, before any training, when the tracking store cannot be used.
+
+    `must_exist`: for commands that only read a store (export), a missing SQLite file is an
+    error rather than something to create.
+
+    Raises:
+        TrackingError: naming `tracking.uri` and what to do.
+    """
+    path = sqlite_path(uri)
+    if path is not None and must_exist and not path.is_file():
+        raise TrackingError(
+            f"tracking.uri: no MLflow store at {path}; run a sweep first (make sweep) "
+            "or point tracking.uri at an existing store"
+        )
+    if path is not None:
+        folder = path.resolve().parent
+        probe = folder
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir() or not _writable(probe):
+            raise TrackingError(
+                f"tracking.uri: cannot create the SQLite store in {folder} "
+                "(not writable); point tracking.uri at a writable folder"
+            )
+        return
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(
+                f"tracking.uri: cannot reach the MLflow server at {uri} "
+                f"({reason}); start it (mlflow server ...) or use "
+                "sqlite:///mlruns/mlflow.db"
+            ) from None
+        return
+    raise TrackingError(
+        f"tracking.uri: {uri!r} is neither sqlite:///path/to/mlflow.db nor "
+        "an http(s):// tracking server"
+    )
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "experiment"
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    # keras-tuner wraps errors in a traceback text: the last line holds the reason.
+    reason = text[-1] if text else exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {reason}"[:500]
+
+
+def _as_param(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
+    return {k: _as_param(v) for k, v in mapping.items() if v is not None}

@@ -1,0 +1,1 @@
+"""Tools around the product: the benchmark, its plain-script baseline, MLflow UI screenshots."""
