@@ -43,6 +43,12 @@ class Candidate:
     test_accuracy: float | None = None
 
 
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """Best first: highest val_accuracy; ties: lower val_loss, then the earlier run (a stable
+    choice). Test metrics play no part."""
+    return sorted(candidates, key=lambda c: (-c.val_accuracy, c.val_loss, c.started))
+
+
 def leaderboard(candidates: list[Candidate], top: int) -> str:
     rows = [
         f"{'rank':>4}  {'job':<24} {'trial':>5}  {'hidden':>6} {'optimizer':<9} "
@@ -87,8 +93,7 @@ def run_export(cfg) -> tracking.ModelVersion:
             f"{' for ' + scope if scope else ''} of {cfg.tracking.uri}; run a "
             "sweep first (make sweep) or check export.sweep_id / export.loss"
         )
-    # Highest val_accuracy; ties: lower val_loss, then the earlier run (a stable choice).
-    ordered = sorted(candidates, key=lambda c: (-c.val_accuracy, c.val_loss, c.started))
+    ordered = rank(candidates)
     # The winner's own data set and split, as its job recorded them.
     job = tracking.job_of(cfg.tracking.uri, ordered[0].run_id)
     params = job["params"]
