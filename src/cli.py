@@ -42,6 +42,13 @@ def one_line(exc: BaseException) -> str | None:
         cause = exc.__cause__
         if isinstance(cause, OmegaConfBaseException) and cause.full_key:
             reason = (cause.msg or str(cause)).strip().splitlines()[0]
+            if cause.full_key.startswith("search.") and "Cannot merge" in reason:
+                key = cause.full_key
+                return (
+                    f"{key}: is a table in the config, which a list or range cannot be merged "
+                    f"into; set one row ({key}.adam=[...]) or replace it whole: "
+                    f"'~{key}' '+{key}=[...]'"
+                )
             return f"{cause.full_key}: {reason}"
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
         return " ".join(lines[:2])

@@ -7,12 +7,12 @@ import pytest
 from helpers import ROOT, compose
 from omegaconf import OmegaConf
 
-from src import config
-from src.errors import ConfigError
+from src.errors import ConfigError, UserError
+from src.job.preflight import plan
 
 GROUPS = {
     g: sorted(p.stem for p in (ROOT / "conf" / g).glob("*.yaml"))
-    for g in ("loss", "data", "tuner", "tracking")
+    for g in ("loss", "model", "data", "tuner", "tracking")
 }
 SWEEPS = sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml"))
 
@@ -24,25 +24,31 @@ def test_groups_have_the_required_options():
     assert {"loss_comparison", "width_lr"} <= set(SWEEPS)
 
 
-@pytest.mark.parametrize("loss,data,tuner,tracking", list(itertools.product(*GROUPS.values())))
-def test_every_combination_composes_and_validates(loss, data, tuner, tracking):
-    cfg = compose(f"loss={loss}", f"data={data}", f"tuner={tuner}", f"tracking={tracking}")
-    config.validate(cfg)
-    assert cfg.loss.name == loss and cfg.tuner.name == tuner and cfg.data.name == data
+@pytest.mark.parametrize(
+    "loss,model,data,tuner,tracking", list(itertools.product(*GROUPS.values()))
+)
+def test_every_combination_composes_and_validates(loss, model, data, tuner, tracking):
+    cfg = compose(
+        f"loss={loss}", f"model={model}", f"data={data}", f"tuner={tuner}", f"tracking={tracking}"
+    )
+    typed = plan(cfg).cfg
+    assert typed.loss.name == loss and typed.tuner.name == tuner and typed.data.name == data
+    assert typed.model.name == model
 
 
 def test_defaults_and_required_keys():
     cfg = compose()
-    config.validate(cfg)
-    assert cfg.loss.name == "sparse"
+    typed = plan(cfg)
+    assert cfg.loss.name == "sparse" and cfg.model.name == "mlp"
+    assert typed.space.searched() == ["hidden_units", "optimizer", "learning_rate"]
     assert cfg.data.limit is None
     assert cfg.tracking.uri == "sqlite:///mlruns/mlflow.db"
     assert cfg.tracking.experiment == "fashion_mnist"
     for key in (
         "tuner.max_trials",
         "train.epochs",
-        "train.batch_size",
         "train.seed",
+        "search.batch_size",
         "search.hidden_units",
         "search.optimizer",
         "search.learning_rate",
@@ -53,7 +59,7 @@ def test_defaults_and_required_keys():
 @pytest.mark.parametrize("name", SWEEPS)
 def test_named_sweeps_compose_state_their_study_and_sweep(name):
     cfg = compose(f"sweep={name}")
-    config.validate(cfg)
+    plan(cfg)
     assert cfg.study.name == name
     assert cfg.study.goal and cfg.study.studied and cfg.study.fixed
     with_hydra = _compose_with_hydra(f"sweep={name}")
@@ -70,7 +76,9 @@ def test_width_lr_sweeps_width_outside_and_learning_rate_inside():
     cfg = _compose_with_hydra("sweep=width_lr")
     assert cfg.tuner.name == "grid"
     assert "search.hidden_units" in cfg.hydra.sweeper.params
-    assert len(cfg.search.learning_rate) >= 3
+    assert len(cfg.search.learning_rate.adam) >= 3
+    job = compose("sweep=width_lr", "search.hidden_units=64")  # as the sweeper composes a job
+    assert plan(job).space.searched() == ["learning_rate"]
 
 
 def _compose_with_hydra(*overrides):
@@ -86,36 +94,56 @@ def _compose_with_hydra(*overrides):
     [
         ("train.epochs=-1", "train.epochs"),
         ("train.epochs=0", "train.epochs"),
-        ("train.batch_size=0", "train.batch_size"),
+        ("search.batch_size=0", "search.batch_size"),
         ("tuner.max_trials=0", "tuner.max_trials"),
         ("data.limit=-5", "data.limit"),
         ("data.limit=3", "data.limit"),  # leaves no validation image
         ("data.val_fraction=1.5", "data.val_fraction"),
         ("+train.lr=0.1", "train.lr"),
         ("+tuner.typo=1", "tuner.typo"),
-        ("loss.name=sparce", "loss"),
-        ("search.hidden_units='int(512, 32)'", "search.hidden_units"),
+        ("+search.typo=1", "search.typo"),
+        ("search.hidden_units='int 512..32'", "search.hidden_units"),
         ("search.learning_rate=0", "search.learning_rate"),
         ("search.learning_rate=-0.1", "search.learning_rate"),
-        (
-            "search.learning_rate_by_optimizer.sgd='float(0.5, 0.001, sampling=log)'",
-            "search.learning_rate_by_optimizer.sgd",
-        ),
+        ("search.learning_rate.sgd='float 0.5..0.001 log'", "search.learning_rate.sgd"),
+        # A row for an optimizer this sweep does not choose is checked all the same.
+        ("search.learning_rate.rmsprop='float 1e-4..1e-2 lgo'", "search.learning_rate.rmsprop"),
         ("search.optimizer=[adam,adagradd]", "search.optimizer"),
         ("search.dropout=1.0", "search.dropout"),
+        ("model._target_=src.model.nothing.Here", "model._target_"),
         ("tracking.experiment=' '", "tracking.experiment"),
     ],
 )
 def test_bad_values_name_the_field(override, field):
     cfg = compose(override)
-    with pytest.raises(ConfigError) as err:
-        config.validate(cfg)
+    with pytest.raises(UserError) as err:
+        plan(cfg)
     message = str(err.value)
     assert message.startswith(field), message
     assert "\n" not in message
 
 
-def test_an_optimizer_without_a_learning_rate_range_is_refused():
-    cfg = compose("search.optimizer=[adam,sgd]", "~search.learning_rate_by_optimizer.sgd")
-    with pytest.raises(ConfigError, match=r"learning_rate_by_optimizer.sgd"):
-        config.validate(cfg)
+@pytest.mark.parametrize(
+    "override,field",
+    [("loss.name=sparce", "loss.name"), ("progress=loud", "progress"), ("tuner.name=grd", "tuner")],
+)
+def test_closed_choices_are_enums_refused_when_composed(override, field):
+    from src import cli
+
+    with pytest.raises(Exception) as err:
+        compose(override)
+    assert cli.one_line(err.value).startswith(field)
+
+
+def test_an_optimizer_without_a_learning_rate_row_is_refused():
+    cfg = compose("search.optimizer=[adam,sgd]", "~search.learning_rate.sgd")
+    with pytest.raises(ConfigError, match=r"add search.learning_rate.sgd"):
+        plan(cfg)
+
+
+def test_the_typed_config_carries_enums_and_no_dictconfig():
+    from src.config.schema import Config, Loss
+
+    typed = plan(compose("loss=categorical")).cfg
+    assert isinstance(typed, Config) and typed.loss.name is Loss.categorical
+    assert typed.loss.name == "categorical" and isinstance(typed.search, dict)

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from src import data
-from src.model import ModelParams, build_model
+from src.model import Training, build_model
+from src.model.mlp import MLP
 
-PARAMS = ModelParams(hidden_units=64, layers=1, dropout=0.0, optimizer="adam", learning_rate=1e-3)
+MLP64 = MLP(hidden_units=64)
+ADAM = Training(optimizer="adam", learning_rate=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def small():
 
 @pytest.mark.parametrize("loss", ["sparse", "categorical"])
 def test_model_builds_takes_raw_images_and_outputs_a_distribution(loss, small):
-    model = build_model(PARAMS, loss)
+    model = build_model(MLP64, ADAM, loss)
     assert model.inputs[0].dtype == "uint8"
     assert (
         model.loss
@@ -31,15 +33,24 @@ def test_model_builds_takes_raw_images_and_outputs_a_distribution(loss, small):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_depth_and_dropout_add_layers():
-    model = build_model(ModelParams(32, 3, 0.2, "sgd", 0.1), "sparse")
+def test_depth_dropout_l2_and_weight_decay_reach_the_model():
+    model = build_model(
+        MLP(hidden_units=32, layers=3, dropout=0.2, l2=1e-4),
+        Training(optimizer="sgd", learning_rate=0.1, weight_decay=1e-3),
+        "sparse",
+    )
     names = [layer.name for layer in model.layers]
     assert names.count("dropout_1") == 1 and "hidden_3" in names
+    assert model.get_layer("hidden_2").kernel_regularizer.l2 == pytest.approx(1e-4)
+    assert len(model.losses) == 3  # one L2 penalty per hidden layer
+    assert model.optimizer.weight_decay == pytest.approx(1e-3)
+    plain = build_model(MLP64, ADAM, "sparse")
+    assert not plain.losses and plain.optimizer.weight_decay is None
 
 
 def _one_epoch(loss, dataset):
     keras.utils.set_random_seed(7)
-    model = build_model(PARAMS, loss, steps_per_execution=8)
+    model = build_model(MLP64, ADAM, loss, steps_per_execution=8)
     one_hot = loss == "categorical"
     history = model.fit(
         dataset.x_train,

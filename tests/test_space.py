@@ -1,23 +1,27 @@
-"""The search space: every entry form, per-optimizer learning rates, and what keras-tuner samples."""
+"""The search space: every entry form, tables per optimizer, type and bounds checks, and what
+keras-tuner samples."""
 
 import keras_tuner as kt
 import pytest
 
 from src.errors import ConfigError
+from src.model import searchable
+from src.model.mlp import MLP
 from src.search import space
+from src.search.sampling import sample
 
+ARGUMENTS = searchable(MLP, "mlp")
 BASE = {
     "hidden_units": 64,
     "layers": 1,
     "dropout": 0.0,
     "optimizer": "adam",
     "learning_rate": 0.001,
-    "learning_rate_by_optimizer": {},
 }
 
 
 def parse(**entries):
-    return space.parse_space({**BASE, **entries})
+    return space.parse_space({**BASE, **entries}, ARGUMENTS)
 
 
 @pytest.mark.parametrize(
@@ -26,36 +30,46 @@ def parse(**entries):
         (128, space.Fixed(128)),
         ([64, 128], space.Choice((64, 128))),
         ([64], space.Fixed(64)),
-        ("int(32, 512, step=32)", space.Range("int", 32, 512, 32, "linear")),
-        ("int(min=32, max=512)", space.Range("int", 32, 512, None, "linear")),
-        ({"min": 32, "max": 256, "step": 32}, space.Range("int", 32, 256, 32, "linear")),
-        ({"min": 16, "max": 256, "sampling": "log"}, space.Range("int", 16, 256, None, "log")),
+        ("int 32..512 step 32", space.Range("int", 32, 512, 32, "linear")),
+        ("int 32..512", space.Range("int", 32, 512, None, "linear")),
+        ("int 16..256 log", space.Range("int", 16, 256, None, "log")),
+        ({"int": [32, 256], "step": 32}, space.Range("int", 32, 256, 32, "linear")),
+        ({"int": [16, 256], "sampling": "log"}, space.Range("int", 16, 256, None, "log")),
     ],
 )
 def test_hidden_units_forms(raw, expected):
-    assert parse(hidden_units=raw).hidden_units == expected
+    assert parse(hidden_units=raw).entries["hidden_units"] == expected
 
 
-def test_float_range_with_bare_sampling_word():
-    spec = parse(learning_rate="float(1e-4, 1e-2, sampling=log)").learning_rate
+def test_a_range_names_its_type():
+    spec = parse(learning_rate="float 1e-4..1e-2 log").entries["learning_rate"]
     assert spec == space.Range("float", 1e-4, 1e-2, None, "log")
+    # Whole-number bounds of a float range stay a float range (they used to become integers).
+    assert parse(learning_rate={"float": [1, 10]}).entries["learning_rate"].kind == "float"
 
 
 @pytest.mark.parametrize(
     "entries,fragment",
     [
-        ({"hidden_units": "int(512, 32)"}, "greater than max"),
+        ({"hidden_units": "int 512..32"}, "greater than max"),
         ({"hidden_units": [64, 64]}, "repeats"),
         ({"hidden_units": []}, "empty"),
-        ({"hidden_units": 0}, "between 1 and"),
-        ({"hidden_units": "int(1, 10, stride=2)"}, "unexpected argument"),
+        ({"hidden_units": 0}, "not allowed"),
+        ({"hidden_units": 1.5}, "whole number"),
+        ({"hidden_units": "int 1..10 stride 2"}, "cannot read"),
+        ({"hidden_units": "int(32, 512, step=32)"}, "old range syntax"),
+        ({"hidden_units": "float 32..512"}, "whole number"),
+        ({"learning_rate": "int 1..10"}, "is a float"),
         ({"learning_rate": 0.0}, "> 0"),
-        ({"learning_rate": "float(0, 1e-2, sampling=log)"}, "needs min > 0"),
-        ({"learning_rate": "float(1e-4, 1e-2, sampling=lg)"}, "sampling"),
-        ({"optimizer": "float(1, 2)"}, "cannot be a range"),
+        ({"l2": "float 0..1e-2 log"}, "needs min > 0"),
+        ({"learning_rate": "float 1e-4..1e-2 lg"}, "cannot read"),
+        ({"optimizer": "float 1..2"}, "not a range"),
         ({"optimizer": "adamm"}, "choose from"),
-        ({"layers": 0}, "between 1 and 16"),
+        ({"layers": 0}, "not allowed"),
         ({"dropout": -0.1}, "[0, 1)"),
+        ({"dropout": 1.0}, "[0, 1)"),
+        ({"units": 64}, "searchable: batch_size"),
+        ({"batch_size": [0, 32]}, "not allowed"),
     ],
 )
 def test_invalid_entries(entries, fragment):
@@ -64,26 +78,25 @@ def test_invalid_entries(entries, fragment):
     assert fragment in str(err.value)
 
 
-def test_by_optimizer_needs_an_entry_per_optimizer():
+def test_a_table_needs_a_row_per_chosen_value():
     with pytest.raises(ConfigError, match=r"no entry for optimizer 'sgd'"):
-        parse(
-            optimizer=["adam", "sgd"],
-            learning_rate="by_optimizer",
-            learning_rate_by_optimizer={"adam": 0.001},
-        )
+        parse(optimizer=["adam", "sgd"], learning_rate={"by": "optimizer", "adam": 0.001})
+
+
+def test_rows_of_values_not_chosen_are_checked_too():
+    table = {"by": "optimizer", "adam": 0.001, "rmsprop": "float 1e-4..1e-2 lgo"}
+    with pytest.raises(ConfigError, match=r"^search\.learning_rate\.rmsprop: cannot read"):
+        parse(optimizer="adam", learning_rate=table)
+    with pytest.raises(ConfigError, match=r"^search\.learning_rate\.adamm: optimizer cannot be"):
+        parse(optimizer="adam", learning_rate={"by": "optimizer", "adam": 0.001, "adamm": 0.1})
 
 
 def test_each_optimizer_samples_from_its_own_learning_rate_range():
     ranges = {"adam": (1e-4, 1e-3), "sgd": (0.05, 0.5)}
-    sp = parse(
-        optimizer=["adam", "sgd"],
-        learning_rate="by_optimizer",
-        learning_rate_by_optimizer={
-            k: f"float({lo}, {hi}, sampling=log)" for k, (lo, hi) in ranges.items()
-        },
-    )
+    table = {"by": "optimizer", **{k: f"float {lo}..{hi} log" for k, (lo, hi) in ranges.items()}}
+    sp = parse(optimizer=["adam", "sgd"], learning_rate=table)
     hp = kt.HyperParameters()
-    space.sample(hp, sp)
+    sample(hp, sp)
     oracle = kt.oracles.RandomSearchOracle(
         objective="val_accuracy", max_trials=40, seed=3, hyperparameters=hp
     )
@@ -92,22 +105,23 @@ def test_each_optimizer_samples_from_its_own_learning_rate_range():
         values = oracle._random_values()
         trial_hp = hp.copy()
         trial_hp.values = values
-        params = space.sample(trial_hp, sp)
-        lo, hi = ranges[params.optimizer]
-        assert lo <= params.learning_rate <= hi
-        assert f"learning_rate_{params.optimizer}" in values
-        seen.add(params.optimizer)
+        params = sample(trial_hp, sp)
+        lo, hi = ranges[params["optimizer"]]
+        assert lo <= params["learning_rate"] <= hi
+        assert f"learning_rate_{params['optimizer']}" in values
+        seen.add(params["optimizer"])
     assert seen == {"adam", "sgd"}
 
 
-def test_fixed_values_are_recorded_as_hyperparameters():
+def test_values_are_recorded_and_unmentioned_arguments_take_their_defaults():
     hp = kt.HyperParameters()
-    params = space.sample(hp, parse())
-    assert hp.values == {
-        "optimizer": "adam",
-        "learning_rate": 0.001,
-        "hidden_units": 64,
-        "layers": 1,
-        "dropout": 0.0,
-    }
-    assert params.learning_rate == 0.001 and params.hidden_units == 64
+    values = sample(hp, parse(batch_size=[64, 128]))
+    assert hp.values == {**BASE, "batch_size": 64}
+    assert values == {**BASE, "batch_size": 64, "l2": 0.0, "weight_decay": 0.0}
+    assert isinstance(values["learning_rate"], float) and isinstance(values["hidden_units"], int)
+
+
+def test_searched_and_log_scaled_names():
+    sp = parse(hidden_units="int 32..64", learning_rate="float 1e-4..1e-2 log", layers=[1, 2])
+    assert sp.searched() == ["hidden_units", "layers", "learning_rate"]
+    assert sp.log_scaled() == {"learning_rate"}

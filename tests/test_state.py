@@ -30,7 +30,7 @@ def test_key_is_stable():
         "tuner=bayesian",
         "tuner.max_trials=3",
         "train.epochs=2",
-        "train.batch_size=64",
+        "search.batch_size=64",
         "train.seed=1",
         "tracking.uri=sqlite:////tmp/y/mlflow.db",
         "tracking.experiment=other",

@@ -109,7 +109,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
         "train.epochs=2",
         "tuner.max_trials=3",
         "search.optimizer=adam",
-        "search.learning_rate=[0.001,0.003]",
+        "search.learning_rate.adam=[0.001,0.003]",
         "search.hidden_units=[32,64]",
     )
     result = run_sweep(tiny(f"tuner={tuner}", *extra), JobContext(sweep_id="t"))
@@ -150,3 +150,57 @@ def test_bad_input_is_one_line_and_writes_nothing(store, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: train.epochs: got -1; use a whole number >= 1"]
     assert not (tmp_path / "store").exists()
+
+
+def test_any_argument_is_searchable_and_recorded_per_trial(tiny, store):
+    """`search.batch_size=[64,128]`, a training argument, and L2, a model argument, searched
+    from the command line with no code naming them."""
+    cfg = tiny(
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "search.batch_size=[64,128]",
+        "search.l2=[0.0,0.001]",
+        "search.hidden_units=32",
+        "search.optimizer=adam",
+        "search.learning_rate=0.003",
+    )
+    result = run_sweep(cfg, JobContext(sweep_id="open"))
+    jobs, trials = job_and_trial_runs(store)
+    seen = {(t.data.params["batch_size"], t.data.params["l2"]) for t in trials}
+    assert seen == {("64", "0.0"), ("128", "0.0"), ("64", "0.001"), ("128", "0.001")}
+    assert result.searched == ["l2", "batch_size"]
+    assert (
+        "batch_size" in result.rows[0]
+        and "| l2 | batch_size |"
+        in (
+            Path(mlflow_client(store).download_artifacts(jobs[0].info.run_id, "summary.md"))
+        ).read_text()
+    )
+
+
+def test_the_searched_batch_size_is_the_one_training_uses(small_data=None):
+    import keras_tuner as kt
+
+    from src.model import searchable
+    from src.model.mlp import MLP
+    from src.search.hypermodel import SoftmaxHyperModel
+    from src.search.space import parse_space
+
+    space = parse_space({"batch_size": 50, "hidden_units": 8}, searchable(MLP, "mlp"))
+    hypermodel = SoftmaxHyperModel(space, MLP, "sparse", seed=0)
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    dataset = data.load("fashion_mnist", seed=0, limit=1000)
+    batches = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
+    hypermodel.fit(
+        hp,
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        epochs=1,
+        batch_size=7,
+        callbacks=[counter],
+        verbose=0,
+    )
+    assert len(batches) == -(-len(dataset.x_train) // 50)  # 50 per batch, not the 7 passed in

@@ -60,14 +60,19 @@ def main(argv: list[str] | None = None) -> None:
     mlflow.tensorflow.autolog()
 
     def build(hp, loss):
+        # The project's default space in its declaration order (the model's entries, then the
+        # training step's, tables last), so the same seed samples the same configurations.
+        units = hp.Int("hidden_units", 32, 512, step=32)
+        hp.Fixed("layers", 1)
+        hp.Fixed("dropout", 0.0)
+        hp.Fixed("l2", 0.0)
+        hp.Fixed("batch_size", args.batch_size)
         optimizer = hp.Choice("optimizer", ["adam", "sgd"])
+        hp.Fixed("weight_decay", 0.0)
         with hp.conditional_scope("optimizer", ["adam"]):
             lr_adam = hp.Float("learning_rate_adam", 1e-4, 1e-2, sampling="log")
         with hp.conditional_scope("optimizer", ["sgd"]):
             lr_sgd = hp.Float("learning_rate_sgd", 1e-3, 0.5, sampling="log")
-        units = hp.Int("hidden_units", 32, 512, step=32)
-        hp.Fixed("layers", 1)
-        hp.Fixed("dropout", 0.0)
         model = keras.Sequential(
             [
                 keras.Input(shape=(28, 28)),

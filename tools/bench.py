@@ -192,11 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     trials = args.trials or (10 if args.long else 4)
     epochs = args.epochs or (8 if args.long else 5)
-    base = [f"tuner.max_trials={trials}", f"train.epochs={epochs}", "train.batch_size=32"]
+    base = [f"tuner.max_trials={trials}", f"train.epochs={epochs}", "search.batch_size=32"]
     if args.limit:
         base.append(f"data.limit={args.limit}")
     # Secondary comparisons run on a subset unless --long: they compare ratios, not absolutes.
-    sub = [f"data.limit={args.limit or (60000 if args.long else 18000)}", "train.batch_size=32"]
+    sub = [f"data.limit={args.limit or (60000 if args.long else 18000)}", "search.batch_size=32"]
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     print(

@@ -8,6 +8,7 @@ The YAML files in `conf/` hold only what differs per option; search spaces are d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,39 @@ from omegaconf import MISSING, OmegaConf
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS_DIR = ROOT / "sweeps"
 
-LOSSES = ("sparse", "categorical")
 DATASETS = ("fashion_mnist", "mnist")
-TUNERS = ("random", "bayesian", "hyperband", "grid")
-PROGRESS_MODES = ("auto", "live", "lines", "off")
-ROLES = ("local", "chief", "worker")
+
+
+# Closed choices are Enums: Hydra refuses any other value when it composes the config.
+class Loss(StrEnum):
+    sparse = "sparse"  # integer class ids with sparse_categorical_crossentropy
+    categorical = "categorical"  # one-hot labels with categorical_crossentropy
+
+
+class TunerName(StrEnum):
+    random = "random"
+    bayesian = "bayesian"
+    hyperband = "hyperband"
+    grid = "grid"
+
+
+class ProgressMode(StrEnum):
+    auto = "auto"  # redrawn in place on a terminal, plain lines otherwise
+    live = "live"
+    lines = "lines"
+    off = "off"
+
+
+class Role(StrEnum):
+    local = "local"  # this process does it all
+    chief = "chief"  # serves the oracle to workers
+    worker = "worker"  # runs trials the chief hands out
 
 
 @dataclass
 class LossConfig:
-    # sparse: integer class ids with sparse_categorical_crossentropy;
-    # categorical: one-hot labels with categorical_crossentropy. Same loss, different label format.
-    name: str = MISSING
+    # Same loss, different label format (see Loss).
+    name: Loss = MISSING
 
 
 @dataclass
@@ -52,8 +74,6 @@ class TrainConfig:
     # 8 epochs: the MLP's validation accuracy is within ~1 point of its plateau by then,
     # and the default budget (2 jobs x 10 trials x 8 epochs) stays near 10 minutes on 2 cores.
     epochs: int = 8
-    # The Keras default and the lesson's; larger batches train faster but converge lower per epoch.
-    batch_size: int = 32
     # One seed for the split, weight init, shuffling and the tuner's sampling: reruns repeat.
     seed: int = 42
     # Continue an interrupted search of the same config; false starts it afresh.
@@ -75,7 +95,7 @@ class TrainConfig:
 
 @dataclass
 class TunerConfig:
-    name: str = MISSING
+    name: TunerName = MISSING
     # Trials per job. 10 random trials find a model within ~1 point of the space's best.
     max_trials: int = 10
     # Tuner state folder; None keeps it beside the SQLite store (<store>/tuner), else ./tuner.
@@ -125,20 +145,11 @@ class StudyConfig:
 
 
 @dataclass
-class SearchConfig:
-    """The search space. Each entry is a fixed value, a list (a choice) or a range.
+class ModelConfig:
+    """A model family: conf/model/<name>.yaml names the dataclass of its searchable arguments."""
 
-    A range is written `int(32, 512, step=32)` or `float(1e-4, 1e-2, sampling=log)`, or as a
-    mapping with min, max and step or sampling. The values themselves live in conf/ and sweeps/.
-    """
-
-    hidden_units: Any = MISSING
-    layers: Any = MISSING
-    dropout: Any = MISSING
-    optimizer: Any = MISSING
-    # A value, list or range for every optimizer, or `by_optimizer` to use the table below.
-    learning_rate: Any = MISSING
-    learning_rate_by_optimizer: dict[str, Any] = field(default_factory=dict)
+    name: str = MISSING
+    _target_: str = MISSING
 
 
 @dataclass
@@ -146,7 +157,7 @@ class ExportConfig:
     """`python -m src.export`: which trials compete, and where the winner goes."""
 
     sweep_id: str | None = None  # only this sweep's trials (its id is a tag on every job run)
-    loss: str | None = None  # only this loss's trials
+    loss: Loss | None = None  # only this loss's trials
     name: str = "${data.name}_softmax"  # the registered model's name
     alias: str = "champion"
     dir: str = "exports/${export.name}"  # .keras, SavedModel and model card
@@ -163,7 +174,7 @@ class DistributedConfig:
     """
 
     workers: int = 0  # local worker processes the chief starts (0: not distributed)
-    role: str = "local"  # local (this process does it all), chief or worker
+    role: Role = Role.local
     chief: str | None = None  # HOST:PORT the chief listens on / a worker connects to
     tuner_id: str | None = None  # a worker's id (default worker-<hostname>); keep it on restart
     max_worker_restarts: int = 3  # a local worker that dies more often fails the job
@@ -173,17 +184,19 @@ class DistributedConfig:
 @dataclass
 class Config:
     loss: LossConfig = MISSING
+    model: ModelConfig = MISSING
     data: DataConfig = MISSING
     tuner: TunerConfig = MISSING
     tracking: TrackingConfig = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
+    # The search space: argument name -> value, list, range or table (src/search/space.py).
+    search: dict[str, Any] = field(default_factory=dict)
     study: StudyConfig = field(default_factory=StudyConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     # Live progress: auto (redrawn in place on a terminal, plain lines otherwise), live, lines,
     # or off (quiet).
-    progress: str = "auto"
+    progress: ProgressMode = ProgressMode.auto
 
 
 def register_configs() -> None:
@@ -193,6 +206,7 @@ def register_configs() -> None:
     # Each option's YAML names its schema first (`- /schema/tuner/hyperband@_here_`); a separate
     # `schema` group keeps them out of the options a user chooses from.
     cs.store(group="schema/loss", name="loss", node=LossConfig)
+    cs.store(group="schema/model", name="model", node=ModelConfig)
     cs.store(group="schema/data", name="data", node=DataConfig)
     cs.store(group="schema/tracking", name="tracking", node=TrackingConfig)
     for name, node in (

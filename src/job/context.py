@@ -64,10 +64,10 @@ def fixed_params(cfg: DictConfig) -> dict:
     """The job's settings every trial shares, logged on every trial run for comparison."""
     return {
         "loss": cfg.loss.name,
+        "model": cfg.model.name,
         "data": cfg.data.name,
         "data_limit": cfg.data.limit or "all",
         "tuner": cfg.tuner.name,
         "epochs": cfg.train.epochs,
-        "batch_size": cfg.train.batch_size,
         "seed": cfg.train.seed,
     }

@@ -1,22 +1,56 @@
-"""Checks that run before a job starts, so bad input is refused before anything is written.
+"""The door of every job: its config checked once and typed, its store reached, its data found.
 
-`check` validates a job's config, reaches its tracking store and finds its data. Every job runs
-it first; in a multirun, the project's sweeper (hydra_plugins/softmax_sweep) runs it for all
-jobs before launching the first, so `-m train.epochs=3,-1` is refused whole.
+`check` turns Hydra's composed `DictConfig` into a `Plan`: the typed config (the schema's
+dataclasses, Enums for closed choices), the parsed search space and the model family. Nothing
+past the door sees the `DictConfig`. Bad input is refused here, in one line naming the field,
+before anything is written. In a multirun, the project's sweeper (hydra_plugins/softmax_sweep)
+runs it for every job before launching the first, so `-m train.epochs=3,-1` is refused whole.
 """
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from dataclasses import dataclass
+
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import config, data
+from src.config.schema import Config
+from src.model import family_class, searchable
+from src.search.distributed import parse_address
+from src.search.space import Space, parse_space
 from src.tracking import check_reachable
 
 
-def check(cfg: DictConfig) -> None:
-    """Raise a UserError naming the field if `cfg` cannot run; writes nothing to the store."""
+@dataclass(frozen=True)
+class Plan:
+    """A job's config, checked and typed, with its parsed search space and model family."""
+
+    cfg: Config
+    space: Space
+    family: type
+
+
+def plan(cfg: DictConfig) -> Plan:
+    """Validate `cfg` and type it; raises a UserError naming the field. Touches nothing."""
     config.validate(cfg)
-    if cfg.tracking.enabled:
-        check_reachable(cfg.tracking.uri)
-    d = cfg.data
+    if cfg.distributed.role in ("chief", "worker"):
+        parse_address(cfg.distributed.chief)
+    family = family_class(cfg.model._target_)
+    search = OmegaConf.to_container(cfg.search, resolve=True)
+    space = parse_space(search, searchable(family, cfg.model.name))
+    if "hydra" in cfg:  # a sweeper checks a job's config with Hydra's own settings in it
+        cfg = cfg.copy()
+        with open_dict(cfg):
+            del cfg["hydra"]
+    return Plan(OmegaConf.to_object(cfg), space, family)
+
+
+def check(cfg: DictConfig) -> Plan:
+    """`plan`, plus the tracking store reached and the data found; writes nothing to the store."""
+    job = plan(cfg)
+    typed = job.cfg
+    if typed.tracking.enabled:
+        check_reachable(typed.tracking.uri)
+    d = typed.data
     data.ensure_available(d.name, d.dir, d.system_dir, d.url)
+    return job

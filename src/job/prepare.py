@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omegaconf import DictConfig, OmegaConf
-
 from src import data
+from src.config.schema import Config
 from src.errors import JobFailed
+from src.job.preflight import Plan
 from src.search import space, state
 from src.tracking import NullTracker, Tracker
 
@@ -33,13 +33,14 @@ class PreparedJob:
     hypermodel: object
 
 
-def prepare(cfg: DictConfig) -> PreparedJob:
+def prepare(plan: Plan) -> PreparedJob:
     import keras
 
     from src.search.hypermodel import SoftmaxHyperModel
 
+    cfg = plan.cfg
     dataset = data.load_from_config(cfg.data, cfg.train.seed)
-    search_space = space.parse_space(OmegaConf.to_container(cfg.search, resolve=True))
+    search_space = plan.space
     key = state.search_key(cfg)
     keras.backend.clear_session()  # nothing carried over from a previous job in this process
     state.install_safe_state_io()
@@ -50,6 +51,7 @@ def prepare(cfg: DictConfig) -> PreparedJob:
     )
     hypermodel = SoftmaxHyperModel(
         search_space,
+        plan.family,
         cfg.loss.name,
         cfg.train.seed,
         cfg.train.steps_per_execution,
@@ -61,7 +63,7 @@ def prepare(cfg: DictConfig) -> PreparedJob:
     return PreparedJob(dataset, search_space, key, root, project, tracker, hypermodel)
 
 
-def search(tuner, cfg: DictConfig, dataset: data.Dataset) -> None:
+def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     import keras
 
     one_hot = cfg.loss.name == "categorical"
@@ -76,7 +78,6 @@ def search(tuner, cfg: DictConfig, dataset: data.Dataset) -> None:
             dataset.labels("train", one_hot),
             validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
             epochs=cfg.train.epochs,
-            batch_size=cfg.train.batch_size,
             validation_batch_size=cfg.train.eval_batch_size,
             callbacks=[keras.callbacks.TerminateOnNaN()],
             verbose=0,

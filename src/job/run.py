@@ -14,11 +14,13 @@ from omegaconf import DictConfig, OmegaConf
 
 import src.runtime as runtime
 from src.config import ROOT
+from src.config.schema import Config
 from src.job import preflight
 from src.job.context import JobContext, fixed_params
-from src.job.prepare import prepare, search
+from src.job.preflight import Plan
+from src.job.prepare import PreparedJob, prepare, search
 from src.job.worker import run_worker
-from src.search import distributed, local_workers, space, state
+from src.search import distributed, local_workers, state
 from src.tracking import git_state
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
@@ -32,110 +34,134 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     """Run one job's search end to end. Nothing is written before the config, the tracking
     store and the data have all been checked."""
     context = context or JobContext()
-    preflight.check(cfg)
+    plan = preflight.check(cfg)
+    cfg = plan.cfg  # typed from here on
     runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
     runtime.set_threads(cfg.train.threads)
-
-    from src.reporting.progress import JobProgress
     from src.reporting.results import record_best
-    from src.search.trials import TrialTracking
-    from src.search.tuners import make_tuner
 
-    job = prepare(cfg)
+    job = prepare(plan)
     if distributed.is_worker(cfg):
         run_worker(cfg, job)
         return None
-    dataset, tracker, key, root, project = job.dataset, job.tracker, job.key, job.root, job.project
-    tracking = cfg.tracking.enabled
     started = time.perf_counter()
-
-    with state.search_lock(root, project):
-        resuming = cfg.train.resume and state.has_state(root, project)
-        resume_id = tracker.find_job_run(key) if resuming and tracking else None
-        if resuming and tracking and resume_id is None:
-            log.warning(
-                "tuner state in %s has no runs in %s: starting afresh",
-                root / project,
-                cfg.tracking.uri,
-            )
-            resuming = False
-        # Loading the state first: unreadable state stops here, before any run is touched.
-        tuner = make_tuner(
-            cfg.tuner,
-            job.hypermodel,
-            cfg.train.epochs,
-            cfg.train.seed,
-            root,
-            project,
-            overwrite=not resuming,
-            tracking=None,
+    with state.search_lock(job.root, job.project):
+        tuner, resume_id = _load_tuner(cfg, job)
+        tags = _job_tags(
+            cfg, context, job.key, job.root / job.project, job.dataset.source, resume_id
         )
-        tags = _job_tags(cfg, context, key, root / project, dataset.source, resume_id)
-        params = {
-            **fixed_params(cfg),
-            "search_space": OmegaConf.to_container(cfg.search),
-            "max_trials": cfg.tuner.max_trials,
-            "val_fraction": cfg.data.val_fraction,
-            "train_images": len(dataset.x_train),
-            "val_images": len(dataset.x_val),
-        }
-        with tracker.job_run(context.name, tags, params, resume_id) as run_id:
-            attempts = {}
-            if resume_id is not None:
-                killed = tracker.close_orphans(run_id)
-                attempts = tracker.attempts_by_trial(run_id)
-                cut_short = f"; trial(s) {', '.join(killed)} were cut short and run again"
-                log.info(
-                    "%s: resuming %s%s", context.name, root / project, cut_short if killed else ""
-                )
-            tracker.log_text(run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-            if tracking:
-                tuner.tracking = TrialTracking(
-                    tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
-                )
-            _recorded_epoch_seconds(tuner, attempts)  # of trials done before
-            if context.output_dir is not None:
-                done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
-                tuner.progress = JobProgress(
-                    context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
-                )
-            log.info(
-                "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
-                context.name,
-                cfg.tuner.name,
-                cfg.tuner.max_trials,
-                cfg.train.epochs,
-                len(dataset.x_train),
-                dataset.source,
-                "" if tracking else ", untracked",
-            )
+        params = _job_params(plan, job)
+        with job.tracker.job_run(context.name, tags, params, resume_id) as run_id:
+            _attach(tuner, cfg, job, run_id, resume_id, context)
             if distributed.is_chief(cfg):
-                local_workers.run_chief(tuner, cfg, tracker, run_id, context, tuner.progress)
+                local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, tuner.progress)
                 # The workers timed the epochs; their trial runs hold the figures.
-                _recorded_epoch_seconds(tuner, tracker.attempts_by_trial(run_id))
+                _recorded_epoch_seconds(tuner, job.tracker.attempts_by_trial(run_id))
             else:
-                search(tuner, cfg, dataset)
+                search(tuner, cfg, job.dataset)
             result = record_best(
-                tracker, run_id, tuner, dataset, cfg, context.name, space.searched(job.search_space)
+                job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space
             )
             if tuner.progress is not None:
                 tuner.progress.finished()
+    _log_result(context.name, result, time.perf_counter() - started)
+    return result
 
+
+def _load_tuner(cfg: Config, job: PreparedJob):
+    """The job's tuner, resuming its saved state when there is some and the store knows the
+    job; returns it with the job run to reopen (None: a new one)."""
+    from src.search.tuners import make_tuner
+
+    tracking = cfg.tracking.enabled
+    resuming = cfg.train.resume and state.has_state(job.root, job.project)
+    resume_id = job.tracker.find_job_run(job.key) if resuming and tracking else None
+    if resuming and tracking and resume_id is None:
+        log.warning(
+            "tuner state in %s has no runs in %s: starting afresh",
+            job.root / job.project,
+            cfg.tracking.uri,
+        )
+        resuming = False
+    # Loading the state first: unreadable state stops here, before any run is touched.
+    tuner = make_tuner(
+        cfg.tuner,
+        job.hypermodel,
+        cfg.train.epochs,
+        cfg.train.seed,
+        job.root,
+        job.project,
+        overwrite=not resuming,
+        tracking=None,
+    )
+    return tuner, resume_id
+
+
+def _job_params(plan: Plan, job: PreparedJob) -> dict:
+    cfg = plan.cfg
+    return {
+        **fixed_params(cfg),
+        "search_space": cfg.search,
+        "arguments": list(plan.space.arguments),
+        "searched": plan.space.searched(),
+        "max_trials": cfg.tuner.max_trials,
+        "val_fraction": cfg.data.val_fraction,
+        "train_images": len(job.dataset.x_train),
+        "val_images": len(job.dataset.x_val),
+    }
+
+
+def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: JobContext) -> None:
+    """Give the tuner the job run to record trials under, earlier attempts, and progress."""
+    from src.reporting.progress import JobProgress
+    from src.search.trials import TrialTracking
+
+    tracker, attempts = job.tracker, {}
+    if resume_id is not None:
+        killed = tracker.close_orphans(run_id)
+        attempts = tracker.attempts_by_trial(run_id)
+        cut_short = f"; trial(s) {', '.join(killed)} were cut short and run again"
+        log.info(
+            "%s: resuming %s%s", context.name, job.root / job.project, cut_short if killed else ""
+        )
+    tracker.log_text(run_id, OmegaConf.to_yaml(cfg), "config.yaml")
+    if cfg.tracking.enabled:
+        tuner.tracking = TrialTracking(
+            tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
+        )
+    _recorded_epoch_seconds(tuner, attempts)  # of trials done before
+    if context.output_dir is not None:
+        done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+        tuner.progress = JobProgress(
+            context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
+        )
+    log.info(
+        "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
+        context.name,
+        cfg.tuner.name,
+        cfg.tuner.max_trials,
+        cfg.train.epochs,
+        len(job.dataset.x_train),
+        job.dataset.source,
+        "" if cfg.tracking.enabled else ", untracked",
+    )
+
+
+def _log_result(name: str, result: JobResult, seconds: float) -> None:
     log.info(
         "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
         "%d failed, %.0f s",
-        context.name,
+        name,
         result.best_trial_id,
         result.best_val_accuracy,
         result.test_accuracy,
         _describe(result.best_hyperparameters),
         result.trials,
         result.failed,
-        time.perf_counter() - started,
+        seconds,
     )
     for trial_id, reason in result.failures:
-        log.info("%s: trial %s failed: %s", context.name, trial_id, reason)
-    return result
+        log.info("%s: trial %s failed: %s", name, trial_id, reason)
 
 
 def _recorded_epoch_seconds(tuner, attempts: dict[str, list]) -> None:

@@ -1,9 +1,18 @@
-"""The softmax classifier: an ordinary Keras model builder that never sees keras-tuner's `hp`."""
+"""The softmax classifier around any model family: raw uint8 images in, probabilities out.
+
+A family (conf/model/<name>.yaml names it with `_target_`) is a frozen dataclass of its
+searchable arguments with a `features(x)` method building the layers between the scaled images
+and the softmax layer; see src/model/mlp.py. Adding a family is that one Python file plus its
+YAML file. The builder never sees keras-tuner's `hp`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from src.errors import ConfigError
+from src.model.arguments import Argument, arguments_of
+from src.model.training import Training
 
 if TYPE_CHECKING:
     import keras
@@ -11,35 +20,53 @@ if TYPE_CHECKING:
 # One metric name end to end: the Keras log key of the compiled "accuracy" metric on the
 # validation split is the tuner's objective, the MLflow metric and every report's column.
 OBJECTIVE = "val_accuracy"
-# Keras optimizer names a search may choose from.
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam", "adamax", "adagrad")
 LOSS_FUNCTIONS = {
     "sparse": "sparse_categorical_crossentropy",  # labels are class ids
     "categorical": "categorical_crossentropy",  # labels are one-hot vectors
 }
 
 
-@dataclass(frozen=True)
-class ModelParams:
-    hidden_units: int
-    layers: int
-    dropout: float
-    optimizer: str
-    learning_rate: float
+def family_class(target: str) -> type:
+    """The model family a config's `model._target_` names."""
+    from hydra.utils import get_class
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    try:
+        cls = get_class(target)
+    except Exception:
+        raise ConfigError(
+            f"model._target_: cannot import {target!r}; name a dataclass like src.model.mlp.MLP"
+        ) from None
+    if not callable(getattr(cls, "features", None)):
+        raise ConfigError(
+            f"model._target_: {target} has no features(x) method; see src/model/mlp.py"
+        )
+    return cls
+
+
+def searchable(family: type, family_name: str) -> dict[str, Argument]:
+    """Every argument a search may vary: the family's, then the training step's."""
+    return {**arguments_of(family, family_name), **arguments_of(Training, "training")}
+
+
+def split_values(family: type, values: dict[str, Any]) -> tuple[Any, Training]:
+    """A trial's resolved values as the family's arguments and the training step's."""
+    own = arguments_of(family, "")
+    return (
+        family(**{k: v for k, v in values.items() if k in own}),
+        Training(**{k: v for k, v in values.items() if k in arguments_of(Training, "")}),
+    )
 
 
 def build_model(
-    params: ModelParams,
+    family: Any,
+    training: Training,
     loss: str,
     image_shape: tuple[int, int] = (28, 28),
     num_classes: int = 10,
     steps_per_execution: int = 1,
     jit_compile: bool = False,
 ) -> keras.Model:
-    """Rescale -> flatten -> Dense(relu) x layers -> Dense(num_classes, softmax), compiled.
+    """Rescale -> the family's layers -> Dense(num_classes, softmax), compiled.
 
     The model takes raw uint8 images: scaling to [0, 1] happens inside, so a saved model needs
     no preprocessing code beside it. Both losses report `accuracy` under that one name.
@@ -48,18 +75,12 @@ def build_model(
 
     inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    x = keras.layers.Flatten(name="flatten")(x)
-    for i in range(params.layers):
-        x = keras.layers.Dense(params.hidden_units, activation="relu", name=f"hidden_{i + 1}")(x)
-        if params.dropout > 0:
-            x = keras.layers.Dropout(params.dropout, name=f"dropout_{i + 1}")(x)
+    x = family.features(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="softmax")(x)
     model = keras.Model(inputs, outputs, name="softmax_classifier")
     model.compile(
-        optimizer=keras.optimizers.get(
-            {"class_name": params.optimizer, "config": {"learning_rate": params.learning_rate}}
-        ),
-        loss=LOSS_FUNCTIONS[loss],
+        optimizer=training.optimizer_instance(),
+        loss=LOSS_FUNCTIONS[str(loss)],
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,

@@ -109,14 +109,26 @@ def misclassified(
     return path
 
 
-def hyperparameter_effects(trials: Sequence[Mapping], searched: Sequence[str], path: Path) -> Path:
-    """`val_accuracy` against each searched hyperparameter: learning rates on a log axis, the
-    optimizer as colour, choices of words as categories."""
+def _colour_by(trials: Sequence[Mapping], names: Sequence[str]) -> str | None:
+    """The searched hyperparameter of words (an optimizer, say) with the fewest levels: its
+    levels colour the points of every panel."""
+    worded = [n for n in names if any(isinstance(t.get(n), str) for t in trials)]
+    return min(worded, key=lambda n: len({str(t.get(n)) for t in trials}), default=None)
+
+
+def hyperparameter_effects(
+    trials: Sequence[Mapping],
+    searched: Sequence[str],
+    path: Path,
+    log_scaled: set[str] = frozenset(),
+) -> Path:
+    """`val_accuracy` against each searched hyperparameter: those sampled on a log scale on a
+    log axis, choices of words as categories, coloured by the worded one with fewest levels."""
     plt = _pyplot()
-    names = list(searched) or ["hidden_units"]
+    names = list(searched) or [OBJECTIVE]
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), dpi=80, squeeze=False)
-    optimizers = sorted({str(t.get("optimizer")) for t in trials})
-    colours = {name: f"C{i}" for i, name in enumerate(optimizers)}
+    hue = _colour_by(trials, names)
+    levels_of_hue = sorted({str(t.get(hue)) for t in trials}) if hue else [None]
     for ax, name in zip(axes[0], names, strict=True):
         values = [t.get(name) for t in trials]
         numeric = all(isinstance(v, int | float) for v in values)
@@ -126,22 +138,23 @@ def hyperparameter_effects(trials: Sequence[Mapping], searched: Sequence[str], p
             levels = sorted({str(v) for v in values})
             x = [levels.index(str(v)) for v in values]
             ax.set_xticks(range(len(levels)), levels)
-        for optimizer in optimizers:
-            picked = [i for i, t in enumerate(trials) if str(t.get("optimizer")) == optimizer]
+        for i, level in enumerate(levels_of_hue):
+            picked = [j for j, t in enumerate(trials) if hue is None or str(t.get(hue)) == level]
             ax.scatter(
-                [x[i] for i in picked],
-                [trials[i][OBJECTIVE] for i in picked],
-                color=colours[optimizer],
-                label=optimizer,
+                [x[j] for j in picked],
+                [trials[j][OBJECTIVE] for j in picked],
+                color=f"C{i}",
+                label=level,
                 alpha=0.8,
             )
-        if numeric and "learning_rate" in name:
+        if numeric and name in log_scaled:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_xlabel(name)
         ax.set_ylabel(OBJECTIVE)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(title="optimizer", fontsize=8)
+    if hue:
+        axes[0][-1].legend(title=hue, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -14,8 +14,8 @@ import numpy as np
 
 from src.data import Dataset
 from src.model import OBJECTIVE
-from src.reporting import plots
-from src.reporting.summary import job_markdown
+from src.reporting.records import log_best, log_job_artifacts
+from src.search.space import Space
 from src.tracking import Tracker
 
 
@@ -42,6 +42,8 @@ class JobResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
     # One row per trial: id, status, hyperparameters, val_accuracy, epoch time.
     rows: list[dict] = field(default_factory=list)
+    # The hyperparameters the job's space varied, in declaration order (the summary's columns).
+    searched: list[str] = field(default_factory=list)
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -61,7 +63,7 @@ def trial_rows(tuner) -> list[dict]:
     """Every trial as a row, best first (failed ones last)."""
     rows = []
     for trial in tuner.oracle.trials.values():
-        params = tuner.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
+        params = tuner.hypermodel.values(trial.hyperparameters.copy())
         completed = trial.status == "COMPLETED"
         rows.append(
             {
@@ -106,7 +108,7 @@ def record_best(
     dataset: Dataset,
     cfg,
     job: str = "",
-    searched: list[str] | None = None,
+    space: Space | None = None,
 ) -> JobResult:
     """Record on the job's run its best trial and that model's test metrics, its trials table,
     its pictures and its summary.
@@ -123,36 +125,20 @@ def record_best(
             "'error' tags in MLflow"
         )
     best = best_trials[0]
-    one_hot = cfg.loss.name == "categorical"
     model = _best_model(tuner, best, tracker, run_id)
-    batch = cfg.train.eval_batch_size
-    test_loss, test_accuracy = model.evaluate(
-        dataset.x_test, dataset.labels("test", one_hot), batch_size=batch, verbose=0
-    )
-    predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
-    val_loss = best.metrics.get_last_value("val_loss")
-    hps = dict(best.hyperparameters.values)
-    resolved = tuner.hypermodel.model_params(best.hyperparameters.copy()).as_dict()
-    best_run = next(
-        (
-            r.info.run_id
-            for r in tracker.trial_runs(run_id)
-            if r.data.tags.get("trial_id") == best.trial_id and r.info.status == "FINISHED"
-        ),
-        None,
-    )
+    test_loss, test_accuracy, predicted = _evaluate(model, dataset, cfg)
     scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
     times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
     result = JobResult(
         job=job,
-        loss=cfg.loss.name,
+        loss=str(cfg.loss.name),
         run_id=run_id,
         best_trial_id=best.trial_id,
-        best_hyperparameters=resolved,
+        best_hyperparameters=tuner.hypermodel.values(best.hyperparameters.copy()),
         best_val_accuracy=float(best.score),
-        best_val_loss=float(val_loss),
-        test_accuracy=float(test_accuracy),
-        test_loss=float(test_loss),
+        best_val_loss=float(best.metrics.get_last_value("val_loss")),
+        test_accuracy=test_accuracy,
+        test_loss=test_loss,
         trials=len(rows),
         failed=len(failures),
         trial_epochs=sum(
@@ -167,75 +153,20 @@ def record_best(
         peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         failures=failures,
         rows=rows,
+        searched=space.searched() if space else [],
     )
-    tracker.log_metrics(
-        run_id,
-        {
-            f"best_{OBJECTIVE}": best.score,
-            "best_val_loss": val_loss,
-            "test_accuracy": test_accuracy,
-            "test_loss": test_loss,
-            f"mean_{OBJECTIVE}": result.mean_val_accuracy,
-            "peak_memory_mb": result.peak_memory_mb,
-            **({"mean_epoch_time": result.mean_epoch_time} if times else {}),
-        },
-    )
-    tracker.set_tags(
-        run_id,
-        {
-            "best_trial_id": best.trial_id,
-            "best_trial_run_id": best_run,
-            **{f"best.{k}": v for k, v in {**hps, **resolved}.items()},
-        },
-    )
-    tracker.log_json(
-        run_id,
-        {
-            "trial_id": best.trial_id,
-            "run_id": best_run,
-            "hyperparameters": hps,
-            "model_params": resolved,
-            OBJECTIVE: best.score,
-            "val_loss": val_loss,
-            "test_accuracy": test_accuracy,
-            "test_loss": test_loss,
-            "failed_trials": dict(failures),
-        },
-        "best_trial.json",
-    )
+    log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:
-        _log_job_artifacts(tracker, run_id, result, dataset, predicted, searched or [])
+        log_job_artifacts(tracker, run_id, result, dataset, predicted, space)
     return result
 
 
-def _log_job_artifacts(
-    tracker: Tracker,
-    run_id: str,
-    result: JobResult,
-    dataset: Dataset,
-    predicted: np.ndarray,
-    searched: list[str],
-) -> None:
-    import pandas as pd
-
-    names = dataset.class_names
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        pd.DataFrame(result.rows).to_csv(folder / "trials.csv", index=False)
-        plots.confusion_matrix(
-            dataset.y_test, predicted, names, folder / "confusion_matrix.png", f"{result.job}: "
-        )
-        plots.misclassified(
-            dataset.x_test, dataset.y_test, predicted, names, folder / "misclassified.png"
-        )
-        completed = [r for r in result.rows if r[OBJECTIVE] is not None]
-        plots.hyperparameter_effects(completed, searched, folder / "hyperparameters.png")
-        (folder / "summary.md").write_text(job_markdown(result))
-        for name in (
-            "trials.csv",
-            "confusion_matrix.png",
-            "misclassified.png",
-            "hyperparameters.png",
-            "summary.md",
-        ):
-            tracker.log_file(run_id, folder / name)
+def _evaluate(model, dataset: Dataset, cfg) -> tuple[float, float, np.ndarray]:
+    """The chosen model's test loss, accuracy and predicted classes."""
+    one_hot = cfg.loss.name == "categorical"
+    batch = cfg.train.eval_batch_size
+    test_loss, test_accuracy = model.evaluate(
+        dataset.x_test, dataset.labels("test", one_hot), batch_size=batch, verbose=0
+    )
+    predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
+    return float(test_loss), float(test_accuracy), predicted

@@ -67,7 +67,7 @@ def comparison_markdown(results: list[dict]) -> str:
 
 
 def summary_markdown(records: list[dict]) -> str:
-    from src.reporting.results import JobResult, job_markdown
+    from src.reporting.results import JobResult
 
     finished = [r["result"] for r in records if r["status"] == "FINISHED"]
     parts = ["# Sweep summary", "", *_status_lines(records), ""]
@@ -128,6 +128,7 @@ def _fmt(value, digits: int = 4) -> str:
 def job_markdown(result: JobResult) -> str:
     """The job's summary: its best trial, its top trials, and its failures."""
     best = result.best_hyperparameters
+    columns = result.searched
     lines = [
         f"## {result.job}",
         "",
@@ -138,15 +139,13 @@ def job_markdown(result: JobResult) -> str:
         f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
         f"peak memory {result.peak_memory_mb:.0f} MB.",
         "",
-        "| trial | hidden_units | layers | dropout | optimizer | learning_rate | "
-        f"{OBJECTIVE} | s/epoch |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
+        "| trial | " + "".join(f"{name} | " for name in columns) + f"{OBJECTIVE} | s/epoch |",
+        "|---|" + "---:|" * len(columns) + "---:|---:|",
     ]
     for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
+        cells = "".join(f"{_fmt(row.get(name), 3)} | " for name in columns)
         lines.append(
-            f"| {row['trial_id']} | {row['hidden_units']} | {row['layers']} | "
-            f"{_fmt(row['dropout'])} | {row['optimizer']} | {_fmt(row['learning_rate'], 3)} | "
-            f"{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
+            f"| {row['trial_id']} | {cells}{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
         )
     for trial_id, reason in result.failures:
         lines.append(f"\n- trial {trial_id} failed: {reason}")

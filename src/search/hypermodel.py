@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import keras_tuner as kt
 
-from src.model import ModelParams, build_model
-from src.search import space as space_module
+from src.model import build_model, split_values
+from src.search.sampling import sample
+from src.search.space import Space
 
 
 class SoftmaxHyperModel(kt.HyperModel):
@@ -14,7 +17,8 @@ class SoftmaxHyperModel(kt.HyperModel):
 
     def __init__(
         self,
-        search_space: space_module.Space,
+        search_space: Space,
+        family: type,
         loss: str,
         seed: int,
         steps_per_execution: int = 1,
@@ -24,6 +28,7 @@ class SoftmaxHyperModel(kt.HyperModel):
     ):
         super().__init__(name="softmax_classifier")
         self.search_space = search_space
+        self.family = family
         self.loss = loss
         self.seed = seed
         self.steps_per_execution = steps_per_execution
@@ -34,8 +39,10 @@ class SoftmaxHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         # Same seed for every trial: weight init and shuffling differ only by hyperparameters.
         keras.utils.set_random_seed(self.seed)
+        family, training = split_values(self.family, self.values(hp))
         return build_model(
-            self.model_params(hp),
+            family,
+            training,
             self.loss,
             self.image_shape,
             self.num_classes,
@@ -43,6 +50,11 @@ class SoftmaxHyperModel(kt.HyperModel):
             self.jit_compile,
         )
 
-    def model_params(self, hp: kt.HyperParameters) -> ModelParams:
-        """The plain model arguments `hp` stands for (declaring the space on it if needed)."""
-        return space_module.sample(hp, self.search_space)
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
+        # The batch size is a training argument like the others: searchable, recorded per trial.
+        _, training = split_values(self.family, self.values(hp))
+        return model.fit(*args, **{**kwargs, **training.fit_arguments()})
+
+    def values(self, hp: kt.HyperParameters) -> dict[str, Any]:
+        """Every argument's value `hp` stands for (declaring the space on it if needed)."""
+        return sample(hp, self.search_space)

@@ -1,21 +1,28 @@
-"""The search space: config data -> typed specs -> keras-tuner hyperparameters -> model arguments.
+"""The search space: `search.*` config entries -> typed specs -> keras-tuner hyperparameters.
 
-Each `search.*` entry is one of
-  - a fixed value            `128`                              -> hp.Fixed
-  - a list                   `[64, 128, 256]`                   -> hp.Choice
-  - a range                  `int(32, 512, step=32)`,
-                             `float(1e-4, 1e-2, sampling=log)`,
-                             or {min: .., max: .., step: .., sampling: ..} -> hp.Int / hp.Float
-`search.learning_rate: by_optimizer` takes each optimizer's own entry from
-`search.learning_rate_by_optimizer`, declared as `learning_rate_<optimizer>` under a keras-tuner
-conditional scope, so the rate sampled for SGD comes from SGD's range and Adam's from Adam's.
-(Each scope needs its own name: keras-tuner drops the value of a name that is inactive in any
-scope.) The resolved `ModelParams` always carry a single `learning_rate`.
+A hyperparameter is declared once, as a `search.<name>` entry; `<name>` is any argument of the
+chosen model family (src/model/mlp.py) or of the training step (src/model/training.py). Each
+entry is one of
+
+  a fixed value     128                                  -> hp.Fixed
+  a list            [64, 128, 256]                       -> hp.Choice
+  a range           int 32..512 step 32                  -> hp.Int
+                    float 1e-4..1e-2 log                 -> hp.Float
+                    (or as a mapping: {int: [32, 512], step: 32}, {float: [..], sampling: log})
+  a table per value of another entry, e.g. a learning-rate range per optimizer:
+                    {by: optimizer, adam: <entry>, sgd: <entry>}
+
+A range names its type, so a float range never turns into an integer one; written as one
+string it is the same on the command line (quoted: 'search.hidden_units=int 16..256 log') as
+in YAML, and a command-line value replaces a default range instead of merging into it. A table entry
+is declared as `<name>_<value>` under a keras-tuner conditional scope (each scope needs its own
+name: keras-tuner drops the value of a name inactive in any scope); the trial's resolved values
+carry the single `<name>`. Every entry, table rows for values not chosen included, is checked
+against its argument's type and bounds when the space is parsed, before anything runs.
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,11 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from src.errors import ConfigError
-from src.model import OPTIMIZERS, ModelParams
+from src.model.arguments import Argument
+from src.search.ranges import RANGE_TEXT, Range, parse_range, range_text
 
-BY_OPTIMIZER = "by_optimizer"
-SAMPLINGS = ("linear", "log", "reverse_log")
-_RANGE = re.compile(r"^\s*(int|float)\s*\((.*)\)\s*$", re.DOTALL)
+_OLD_RANGE = re.compile(r"^\s*(int|float)\s*\((.*)\)\s*$", re.DOTALL)
+_FORMS = (
+    "a value, a list, a range ('int 32..512 step 32', 'float 1e-4..1e-2 log'), "
+    "or a table {by: <entry>, <value>: ...}"
+)
 
 
 @dataclass(frozen=True)
@@ -41,110 +51,45 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Range:
-    kind: str  # "int" or "float"
-    min: float
-    max: float
-    step: float | None = None
-    sampling: str = "linear"
+class Table:
+    """One spec per value of another entry (`by`), e.g. a learning-rate range per optimizer."""
+
+    by: str
+    specs: dict[str, Fixed | Choice | Range]
 
 
-Spec = Fixed | Choice | Range
+Spec = Fixed | Choice | Range | Table
 
 
 @dataclass(frozen=True)
 class Space:
-    hidden_units: Spec
-    layers: Spec
-    dropout: Spec
-    optimizer: Spec
-    # One spec for every optimizer, or one per optimizer name.
-    learning_rate: Spec | dict[str, Spec]
+    """The parsed search space: an entry per declared argument, and every argument's declaration."""
+
+    entries: dict[str, Spec]
+    arguments: dict[str, Argument]
+
+    def searched(self) -> list[str]:
+        """The names this space varies (the rest are fixed), in declaration order."""
+        return [name for name, spec in self.entries.items() if _varies(spec)]
+
+    def log_scaled(self) -> set[str]:
+        """Names sampled on a log scale: their plots use a log axis."""
+        found = set()
+        for name, spec in self.entries.items():
+            specs = spec.specs.values() if isinstance(spec, Table) else [spec]
+            if any(isinstance(s, Range) and s.sampling != "linear" for s in specs):
+                found.add(name)
+        return found
 
 
-def _parse_range_text(field_name: str, text: str) -> Range:
-    kind, args = _RANGE.match(text).groups()
-    try:
-        call = ast.parse(f"f({args})", mode="eval").body
-        positional = [ast.literal_eval(a) for a in call.args]
-        # Bare words are allowed for sampling: float(1e-4, 1e-2, sampling=log).
-        named = {
-            k.arg: (k.value.id if isinstance(k.value, ast.Name) else ast.literal_eval(k.value))
-            for k in call.keywords
-        }
-    except (SyntaxError, ValueError) as exc:
-        raise ConfigError(
-            f"search.{field_name}: cannot read {text!r} ({exc.__class__.__name__}); "
-            f"write e.g. {kind}(1, 10, step=1)"
-        ) from None
-    keys = ["min", "max", "step", "sampling"]
-    if len(positional) > len(keys):
-        raise ConfigError(f"search.{field_name}: {text!r} has too many arguments")
-    fields = dict(zip(keys, positional, strict=False))
-    for key, value in named.items():
-        if key not in keys or key in fields:
-            raise ConfigError(
-                f"search.{field_name}: unexpected argument {key!r} in {text!r}; "
-                "use min, max, step, sampling"
-            )
-        fields[key] = value
-    return _make_range(field_name, kind, fields)
+def _varies(spec: Spec) -> bool:
+    if isinstance(spec, Table):
+        return len(spec.specs) > 1 or any(_varies(s) for s in spec.specs.values())
+    return not isinstance(spec, Fixed)
 
 
-def _make_range(field_name: str, kind: str, fields: Mapping[str, Any]) -> Range:
-    where = f"search.{field_name}"
-    unknown = set(fields) - {"min", "max", "step", "sampling"}
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown range key(s) {sorted(unknown)}; use min, max, step, sampling"
-        )
-    if "min" not in fields or "max" not in fields:
-        raise ConfigError(f"{where}: a range needs both min and max")
-    lo, hi = fields["min"], fields["max"]
-    for name, value in (("min", lo), ("max", hi), ("step", fields.get("step"))):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ConfigError(f"{where}: {name} must be a number, got {value!r}")
-    if kind == "int" and not all(float(v).is_integer() for v in (lo, hi)):
-        raise ConfigError(f"{where}: int range bounds must be whole numbers, got {lo}, {hi}")
-    if lo > hi:
-        raise ConfigError(f"{where}: min {lo} is greater than max {hi}; swap them")
-    sampling = str(fields.get("sampling") or "linear")
-    if sampling not in SAMPLINGS:
-        raise ConfigError(
-            f"{where}: sampling {sampling!r} unknown; use one of {', '.join(SAMPLINGS)}"
-        )
-    if sampling != "linear" and lo <= 0:
-        raise ConfigError(f"{where}: {sampling} sampling needs min > 0, got {lo}")
-    step = fields.get("step")
-    if step is not None and step <= 0:
-        raise ConfigError(f"{where}: step must be > 0, got {step}")
-    if kind == "int":
-        return Range("int", int(lo), int(hi), None if step is None else int(step), sampling)
-    return Range("float", float(lo), float(hi), None if step is None else float(step), sampling)
-
-
-def parse_spec(field_name: str, raw: Any) -> Spec:
-    """Turn one config entry into a Fixed, Choice or Range spec (not yet range-checked)."""
-    if isinstance(raw, str) and _RANGE.match(raw):
-        return _parse_range_text(field_name, raw)
-    if isinstance(raw, Mapping):
-        # Whole-number bounds (and step) make an integer range, as with hp.Int.
-        kind = "int" if all(_is_int(raw.get(k, 1)) for k in ("min", "max", "step")) else "float"
-        return _make_range(field_name, kind, dict(raw))
-    if isinstance(raw, Sequence) and not isinstance(raw, str):
-        values = tuple(raw)
-        if not values:
-            raise ConfigError(f"search.{field_name}: the list is empty; give at least one value")
-        if len(set(values)) != len(values):
-            raise ConfigError(f"search.{field_name}: the list {list(values)} repeats a value")
-        return Choice(values) if len(values) > 1 else Fixed(values[0])
-    if raw is None:
-        raise ConfigError(f"search.{field_name}: is empty; give a value, a list or a range")
-    return Fixed(raw)
-
-
-def spec_values(spec: Spec) -> tuple:
-    """The concrete values a spec can take, bounds only for ranges (for range checks)."""
+def values_of(spec: Fixed | Choice | Range) -> tuple:
+    """The values a spec can take; a range's bounds only."""
     if isinstance(spec, Fixed):
         return (spec.value,)
     if isinstance(spec, Choice):
@@ -152,113 +97,98 @@ def spec_values(spec: Spec) -> tuple:
     return (spec.min, spec.max)
 
 
-def _check(field_name: str, spec: Spec, ok, allowed: str) -> None:
-    if isinstance(spec, Range) and field_name in ("optimizer",):
-        raise ConfigError(f"search.{field_name}: cannot be a range; use a name or a list of names")
-    for value in spec_values(spec):
-        if not ok(value):
-            raise ConfigError(f"search.{field_name}: {value!r} is not allowed; {allowed}")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def parse_space(search: Mapping[str, Any]) -> Space:
-    """Validate the `search` config section and return the typed space.
+def parse_space(search: Mapping[str, Any], arguments: Mapping[str, Argument]) -> Space:
+    """Validate the `search` config section against the searchable `arguments`.
 
     Raises:
         ConfigError: naming the `search.*` field and what is allowed.
     """
-    hidden = parse_spec("hidden_units", search["hidden_units"])
-    _check(
-        "hidden_units",
-        hidden,
-        lambda v: _is_int(v) and 1 <= v <= 65536,
-        "use whole numbers between 1 and 65536",
-    )
-    layers = parse_spec("layers", search["layers"])
-    _check(
-        "layers",
-        layers,
-        lambda v: _is_int(v) and 1 <= v <= 16,
-        "use whole numbers between 1 and 16",
-    )
-    dropout = parse_spec("dropout", search["dropout"])
-    _check("dropout", dropout, lambda v: _is_number(v) and 0 <= v < 1, "use fractions in [0, 1)")
-    optimizer = parse_spec("optimizer", search["optimizer"])
-    _check(
-        "optimizer", optimizer, lambda v: v in OPTIMIZERS, f"choose from {', '.join(OPTIMIZERS)}"
-    )
-
-    def lr_spec(where: str, raw: Any) -> Spec:
-        spec = parse_spec(where, raw)
-        _check(where, spec, lambda v: _is_number(v) and v > 0, "learning rates must be numbers > 0")
-        return spec
-
-    raw_lr = search["learning_rate"]
-    if raw_lr == BY_OPTIMIZER:
-        table = search.get("learning_rate_by_optimizer") or {}
-        learning_rate: Spec | dict[str, Spec] = {}
-        for name in spec_values(optimizer):
-            if name not in table:
-                raise ConfigError(
-                    f"search.learning_rate_by_optimizer: no entry for optimizer "
-                    f"{name!r}; add search.learning_rate_by_optimizer.{name}"
-                )
-            learning_rate[name] = lr_spec(f"learning_rate_by_optimizer.{name}", table[name])
-    else:
-        learning_rate = lr_spec("learning_rate", raw_lr)
-    return Space(hidden, layers, dropout, optimizer, learning_rate)
+    entries: dict[str, Spec] = {}
+    for name, raw in search.items():
+        if name not in arguments:
+            owners = sorted({a.owner for a in arguments.values()})
+            raise ConfigError(
+                f"search.{name}: {' and '.join(owners)} take no argument {name!r}; "
+                f"searchable: {', '.join(sorted(arguments))}"
+            )
+        entries[name] = _parse_entry(f"search.{name}", raw, arguments[name], allow_table=True)
+    for name, spec in entries.items():
+        if isinstance(spec, Table):
+            _check_table(f"search.{name}", spec, entries, arguments)
+    # Tables after the entries they depend on: keras-tuner needs the parent declared first.
+    ordered = dict(sorted(entries.items(), key=lambda item: isinstance(item[1], Table)))
+    return Space(ordered, dict(arguments))
 
 
-def declare(hp: Any, name: str, spec: Spec) -> Any:
-    """Register `spec` under `name` with keras-tuner and return the trial's value."""
-    if isinstance(spec, Fixed):
-        return hp.Fixed(name, spec.value)
-    if isinstance(spec, Choice):
-        return hp.Choice(name, list(spec.values))
-    if spec.kind == "int":
-        return hp.Int(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
-    return hp.Float(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+def _parse_entry(where: str, raw: Any, argument: Argument, allow_table: bool = False) -> Spec:
+    if isinstance(raw, str) and _OLD_RANGE.match(raw):
+        kind = _OLD_RANGE.match(raw).group(1)
+        raise ConfigError(
+            f"{where}: {raw!r} is the old range syntax; write '{kind} MIN..MAX' with optional "
+            "step and sampling, e.g. 'int 32..512 step 32' or 'float 1e-4..1e-2 log'"
+        )
+    if isinstance(raw, str) and RANGE_TEXT.match(raw):
+        return parse_range(where, range_text(where, raw), argument, _checked_value)
+    if isinstance(raw, Mapping):
+        if "by" in raw:
+            if not allow_table:
+                raise ConfigError(f"{where}: a table cannot hold another table")
+            rows = {str(k): v for k, v in raw.items() if k != "by"}
+            specs = {k: _parse_entry(f"{where}.{k}", v, argument) for k, v in rows.items()}
+            return Table(str(raw["by"]), specs)
+        return parse_range(where, raw, argument, _checked_value)
+    if isinstance(raw, Sequence) and not isinstance(raw, str):
+        values = tuple(_checked_value(where, v, argument) for v in raw)
+        if not values:
+            raise ConfigError(f"{where}: the list is empty; give at least one value")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{where}: the list {list(values)} repeats a value")
+        return Choice(values) if len(values) > 1 else Fixed(values[0])
+    if raw is None:
+        raise ConfigError(f"{where}: is empty; give {_FORMS}")
+    return Fixed(_checked_value(where, raw, argument))
 
 
-def sample(hp: Any, space: Space) -> ModelParams:
-    """Declare the space on `hp` and return the trial's values as plain model arguments."""
-    optimizer = declare(hp, "optimizer", space.optimizer)
-    if isinstance(space.learning_rate, dict):
-        learning_rate = None
-        for name, spec in space.learning_rate.items():
-            with hp.conditional_scope("optimizer", [name]):
-                value = declare(hp, f"learning_rate_{name}", spec)
-            if name == optimizer:
-                learning_rate = value
-    else:
-        learning_rate = declare(hp, "learning_rate", space.learning_rate)
-    return ModelParams(
-        hidden_units=int(declare(hp, "hidden_units", space.hidden_units)),
-        layers=int(declare(hp, "layers", space.layers)),
-        dropout=float(declare(hp, "dropout", space.dropout)),
-        optimizer=str(optimizer),
-        learning_rate=float(learning_rate),
-    )
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def searched(space: Space) -> list[str]:
-    """The model arguments this space varies (the rest are fixed)."""
-    names = [
-        name
-        for name in ("hidden_units", "layers", "dropout", "optimizer")
-        if not isinstance(getattr(space, name), Fixed)
-    ]
-    rates = space.learning_rate
-    if isinstance(rates, dict):
-        if len(rates) > 1 or any(not isinstance(spec, Fixed) for spec in rates.values()):
-            names.append("learning_rate")
-    elif not isinstance(rates, Fixed):
-        names.append("learning_rate")
-    return names
+def _checked_value(where: str, value: Any, argument: Argument) -> Any:
+    """`value` as the argument's type, within its bounds."""
+    kind = argument.type
+    if kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise ConfigError(f"{where}: {value!r} is not a whole number")
+    if kind is float:
+        if not _is_number(value):
+            raise ConfigError(f"{where}: {value!r} is not a number")
+        value = float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: {value!r} is not true or false")
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{where}: {value!r} is not a name")
+    if isinstance(value, Mapping | list | tuple):
+        raise ConfigError(f"{where}: cannot read {value!r}; give {_FORMS}")
+    if not argument.bounds.admits(value):
+        raise ConfigError(f"{where}: {value!r} is not allowed; {argument.bounds.describe()}")
+    return value
+
+
+def _check_table(where: str, table: Table, entries: dict, arguments: Mapping) -> None:
+    parent = entries.get(table.by)
+    if parent is None or isinstance(parent, Table | Range):
+        raise ConfigError(
+            f"{where}: `by: {table.by}` needs search.{table.by} to be a value or a list"
+        )
+    by = arguments[table.by]
+    for key in table.specs:  # every row, chosen or not, names a value the parent can take
+        try:
+            typed = by.type(key) if by.type is not bool else key == "True"
+        except ValueError:
+            typed = None
+        if typed is None or not by.bounds.admits(typed):
+            raise ConfigError(
+                f"{where}.{key}: {table.by} cannot be {key!r}; {by.bounds.describe()}"
+            )
+    for value in values_of(parent):
+        if str(value) not in table.specs:
+            raise ConfigError(f"{where}: no entry for {table.by} {value!r}; add {where}.{value}")

@@ -28,16 +28,19 @@ log = logging.getLogger(__name__)
 # Settings that change what a search finds. Where the data came from is not among them: every
 # source is checked against the same content checksums.
 _DATA_KEYS = ("name", "limit", "val_fraction")
-_TRAIN_KEYS = ("epochs", "batch_size", "seed")
+_TRAIN_KEYS = ("epochs", "seed")
 
 
-def search_definition(cfg: DictConfig) -> dict:
-    """The parts of the config that define the search, as plain data."""
-    container = OmegaConf.to_container(cfg, resolve=True)
+def search_definition(cfg) -> dict:
+    """The parts of the config (typed, or as Hydra composed it) that define the search."""
+    if not isinstance(cfg, DictConfig):
+        cfg = OmegaConf.structured(cfg)
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     tuner = {k: v for k, v in container["tuner"].items() if k != "dir"}
     return {
         "data": {k: container["data"][k] for k in _DATA_KEYS},
         "loss": container["loss"]["name"],
+        "model": container["model"],
         "search": container["search"],
         "tuner": tuner,
         "train": {k: container["train"][k] for k in _TRAIN_KEYS},

@@ -9,6 +9,7 @@ from typing import Any
 import keras_tuner as kt
 
 from src.reporting.progress import JobProgress
+from src.search.sampling import short
 from src.tracking import Tracker
 
 
@@ -35,25 +36,16 @@ class NaNLossError(kt.errors.FailedTrialError):
     """The loss became NaN: the same values would diverge again, so never retried."""
 
 
-def short_params(params: Mapping[str, Any]) -> str:
-    """`hidden_units=256 optimizer=adam learning_rate=0.0012`: the searched values, briefly."""
-    shown = {
-        k: v
-        for k, v in params.items()
-        if k in ("hidden_units", "optimizer", "learning_rate", "layers", "dropout")
-    }
-    return " ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
-    )
-
-
 def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:
     """Tell the job's progress a trial ended, with the best trial so far and its values."""
     best = oracle.get_best_trials(1)
     progress.trial_ended(
         failed=trial.status != "COMPLETED",
         best_val_accuracy=best[0].score if best else None,
-        best=short_params(hypermodel.model_params(best[0].hyperparameters.copy()).as_dict())
+        best=short(
+            hypermodel.values(best[0].hyperparameters.copy()),
+            hypermodel.search_space.searched(),
+        )
         if best
         else "",
     )

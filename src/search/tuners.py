@@ -58,7 +58,7 @@ class TrackedTuner:
         crashes = sum(r.data.tags.get("killed_by") == "crash" for r in earlier)
         # Raw hp values (e.g. learning_rate_sgd) and the model arguments they resolve to (one
         # learning_rate column whatever the optimizer), plus the settings all trials share.
-        resolved = self.hypermodel.model_params(trial.hyperparameters.copy()).as_dict()
+        resolved = self.hypermodel.values(trial.hyperparameters.copy())
         params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
         with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params, t.tags) as run_id:
             if crashes >= t.max_crashes:

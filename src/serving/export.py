@@ -13,13 +13,12 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from src import config, data, tracking
+from src import data, tracking
 from src.errors import UserError
+from src.job.preflight import plan
 from src.model import OBJECTIVE
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
 
@@ -40,6 +39,7 @@ class Candidate:
     val_accuracy: float
     val_loss: float
     started: int  # the run's start time, last tie-breaker
+    searched: list[str] = field(default_factory=list)  # what the trial's job varied
     test_accuracy: float | None = None
 
 
@@ -50,78 +50,55 @@ def rank(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def leaderboard(candidates: list[Candidate], top: int) -> str:
-    rows = [
-        f"{'rank':>4}  {'job':<24} {'trial':>5}  {'hidden':>6} {'optimizer':<9} "
-        f"{'lr':>9}  {OBJECTIVE:>12} {'val_loss':>8} {'test_acc':>8}"
-    ]
-    for rank, c in enumerate(candidates[:top], 1):
+    """The top candidates, one line each, with the hyperparameters their jobs searched."""
+    shown = candidates[:top]
+    names = list(dict.fromkeys(name for c in shown for name in c.searched))
+    head = ["rank", "job", "trial", *names, OBJECTIVE, "val_loss", "test_acc"]
+    table = [head]
+    for position, c in enumerate(shown, 1):
         test = "-" if c.test_accuracy is None else f"{c.test_accuracy:.4f}"
-        rows.append(
-            f"{rank:>4}  {c.job[:24]:<24} {c.trial_id:>5}  "
-            f"{c.params.get('hidden_units', '?'):>6} {c.params.get('optimizer', '?'):<9} "
-            f"{float(c.params.get('learning_rate', 'nan')):>9.3g}  "
-            f"{c.val_accuracy:>12.4f} {c.val_loss:>8.4f} {test:>8}"
+        values = [_short(c.params.get(name, "-")) for name in names]
+        table.append(
+            [
+                str(position),
+                c.job[:24],
+                c.trial_id,
+                *values,
+                f"{c.val_accuracy:.4f}",
+                f"{c.val_loss:.4f}",
+                test,
+            ]
         )
-    return "\n".join(rows)
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 1 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in table
+    )
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def run_export(cfg) -> tracking.ModelVersion:
     """Select, evaluate, register and write the winner; prints the leaderboard."""
-    import keras
-
-    config.validate(cfg)
+    cfg = plan(cfg).cfg  # checked and typed
     tracking.check_reachable(cfg.tracking.uri, must_exist=True)
     ex = cfg.export
-    candidates = [
-        Candidate(**row)
-        for row in tracking.finished_trials(
-            cfg.tracking.uri, cfg.tracking.experiment, ex.sweep_id, ex.loss
-        )
-    ]
-    if not candidates:
-        scope = " and ".join(
-            filter(
-                None,
-                [
-                    f"sweep {ex.sweep_id}" if ex.sweep_id else "",
-                    f"loss {ex.loss}" if ex.loss else "",
-                ],
-            )
-        )
-        raise ExportError(
-            f"export: no FINISHED trial in experiment {cfg.tracking.experiment!r}"
-            f"{' for ' + scope if scope else ''} of {cfg.tracking.uri}; run a "
-            "sweep first (make sweep) or check export.sweep_id / export.loss"
-        )
-    ordered = rank(candidates)
-    # The winner's own data set and split, as its job recorded them.
-    job = tracking.job_of(cfg.tracking.uri, ordered[0].run_id)
-    params = job["params"]
-    limit = None if params.get("data_limit", "all") == "all" else int(params["data_limit"])
-    dataset = data.load(
-        params.get("data", cfg.data.name),
-        int(params.get("seed", cfg.train.seed)),
-        limit,
-        float(params.get("val_fraction", cfg.data.val_fraction)),
-        cfg.data.dir,
-        cfg.data.system_dir,
-        cfg.data.url,
-    )
+    ordered = rank(_candidates(cfg))
+    winner = ordered[0]
+    job = tracking.job_of(cfg.tracking.uri, winner.run_id)
+    dataset = _winner_data(cfg, job["params"])
     with tempfile.TemporaryDirectory() as tmp:
-        winner = ordered[0]
-        for c in ordered[: ex.top]:  # test accuracy to show, never to choose
-            path = tracking.download_artifact(
-                cfg.tracking.uri, c.run_id, "model.keras", Path(tmp) / c.run_id
-            )
-            candidate = keras.models.load_model(path)
-            predicted = candidate.predict(dataset.x_test, batch_size=1024, verbose=0)
-            c.test_accuracy = float((predicted.argmax(1) == dataset.y_test).mean())
-            if c is winner:
-                model, probs = candidate, predicted
+        model = _score_top(cfg.tracking.uri, ordered[: ex.top], dataset, Path(tmp))
         print(leaderboard(ordered, ex.top))
-        test_accuracy = winner.test_accuracy
-        test_loss = float(
-            -np.log(np.clip(probs[np.arange(len(probs)), dataset.y_test], 1e-7, 1)).mean()
+        # The winner's test loss with its own loss function and label format.
+        one_hot = winner.loss == "categorical"
+        test_loss, _ = model.evaluate(
+            dataset.x_test, dataset.labels("test", one_hot), batch_size=1024, verbose=0
         )
         version = tracking.register_champion(
             cfg.tracking.uri,
@@ -136,25 +113,14 @@ def run_export(cfg) -> tracking.ModelVersion:
                 "loss": winner.loss,
                 **winner.params,
                 OBJECTIVE: winner.val_accuracy,
-                "test_accuracy": test_accuracy,
+                "test_accuracy": winner.test_accuracy,
             },
         )
         out = Path(ex.dir).expanduser()
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(tmp) / winner.run_id / "model.keras", out / "model.keras")
-        if (out / "saved_model").exists():
-            shutil.rmtree(out / "saved_model")
-        model.export(str(out / "saved_model"), verbose=False)
-        per_class = per_class_accuracy(dataset.y_test, probs.argmax(1), dataset.class_names)
-        card = model_card(
-            winner,
-            dataset,
-            per_class,
-            test_loss,
-            version,
-            job,
-            out,
-        )
+        _write_files(out, Path(tmp) / winner.run_id / "model.keras", model)
+        predicted = model.predict(dataset.x_test, batch_size=1024, verbose=0).argmax(1)
+        per_class = per_class_accuracy(dataset.y_test, predicted, dataset.class_names)
+        card = model_card(winner, dataset, per_class, float(test_loss), version, job, out)
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
@@ -163,3 +129,59 @@ def run_export(cfg) -> tracking.ModelVersion:
         f"{', already registered' if not version.created else ''}); files in {out}"
     )
     return version
+
+
+def _candidates(cfg) -> list[Candidate]:
+    """The FINISHED trials in scope; none is a one-line error saying where it looked."""
+    ex = cfg.export
+    rows = tracking.finished_trials(cfg.tracking.uri, cfg.tracking.experiment, ex.sweep_id, ex.loss)
+    if rows:
+        return [Candidate(**row) for row in rows]
+    scope = " and ".join(
+        filter(
+            None,
+            [f"sweep {ex.sweep_id}" if ex.sweep_id else "", f"loss {ex.loss}" if ex.loss else ""],
+        )
+    )
+    raise ExportError(
+        f"export: no FINISHED trial in experiment {cfg.tracking.experiment!r}"
+        f"{' for ' + scope if scope else ''} of {cfg.tracking.uri}; run a "
+        "sweep first (make sweep) or check export.sweep_id / export.loss"
+    )
+
+
+def _winner_data(cfg, params: dict) -> data.Dataset:
+    """The winner's own data set and split, as its job recorded them."""
+    limit = None if params.get("data_limit", "all") == "all" else int(params["data_limit"])
+    return data.load(
+        params.get("data", cfg.data.name),
+        int(params.get("seed", cfg.train.seed)),
+        limit,
+        float(params.get("val_fraction", cfg.data.val_fraction)),
+        cfg.data.dir,
+        cfg.data.system_dir,
+        cfg.data.url,
+    )
+
+
+def _score_top(uri: str, top: list[Candidate], dataset: data.Dataset, folder: Path):
+    """Each top candidate's test accuracy, to show and never to choose; returns the winner's
+    model (the first), its file left in `folder/<run id>/model.keras`."""
+    import keras
+
+    winner = None
+    for c in top:
+        path = tracking.download_artifact(uri, c.run_id, "model.keras", folder / c.run_id)
+        candidate = keras.models.load_model(path)
+        predicted = candidate.predict(dataset.x_test, batch_size=1024, verbose=0)
+        c.test_accuracy = float((predicted.argmax(1) == dataset.y_test).mean())
+        winner = winner or candidate
+    return winner
+
+
+def _write_files(out: Path, keras_file: Path, model) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(keras_file, out / "model.keras")
+    if (out / "saved_model").exists():
+        shutil.rmtree(out / "saved_model")
+    model.export(str(out / "saved_model"), verbose=False)

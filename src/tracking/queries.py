@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from src.errors import TrackingError
@@ -27,6 +28,40 @@ def finished_trials(
             "sweep first (make sweep) or set tracking.experiment"
         )
     ids = [found.experiment_id]
+    jobs = _jobs(client, ids, experiment, sweep_id, loss)
+    names = {j.info.run_id: j.info.run_name for j in jobs}
+    # Each job records its arguments and the ones it searched (stores from before this was
+    # recorded: none shown).
+    arguments = {j.info.run_id: _names(j.data.params, "arguments") for j in jobs}
+    searched = {j.info.run_id: _names(j.data.params, "searched") for j in jobs}
+    trials = []
+    for run in client.search_runs(
+        ids, f"tags.{RUN_KIND_TAG} = 'trial' and attributes.status = 'FINISHED'", max_results=50000
+    ):
+        parent = run.data.tags.get(PARENT_TAG)
+        metrics = run.data.metrics
+        if parent not in names or "best_val_accuracy" not in metrics:
+            continue
+        trials.append(
+            {
+                "run_id": run.info.run_id,
+                "job": names[parent],
+                "loss": run.data.params.get("loss"),
+                "trial_id": run.data.tags.get("trial_id", "?"),
+                "params": {
+                    k: _parse(run.data.params[k]) for k in arguments[parent] if k in run.data.params
+                },
+                "searched": searched[parent],
+                "val_accuracy": metrics["best_val_accuracy"],
+                "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
+                "started": run.info.start_time,
+            }
+        )
+    return trials
+
+
+def _jobs(client, ids: list[str], experiment: str, sweep_id: str | None, loss: str | None):
+    """The job runs of an experiment, of one sweep (resumed jobs included), of one loss."""
     jobs = client.search_runs(ids, f"tags.{RUN_KIND_TAG} = 'job'", max_results=10000)
     if sweep_id is not None:
         known = {j.data.tags.get("sweep_id") for j in jobs} - {None}
@@ -43,32 +78,11 @@ def finished_trials(
             )
     if loss is not None:
         jobs = [j for j in jobs if j.data.params.get("loss") == loss]
-    names = {j.info.run_id: j.info.run_name for j in jobs}
-    trials = []
-    for run in client.search_runs(
-        ids, f"tags.{RUN_KIND_TAG} = 'trial' and attributes.status = 'FINISHED'", max_results=50000
-    ):
-        parent = run.data.tags.get(PARENT_TAG)
-        metrics = run.data.metrics
-        if parent not in names or "best_val_accuracy" not in metrics:
-            continue
-        trials.append(
-            {
-                "run_id": run.info.run_id,
-                "job": names[parent],
-                "loss": run.data.params.get("loss"),
-                "trial_id": run.data.tags.get("trial_id", "?"),
-                "params": {
-                    k: _parse(run.data.params[k])
-                    for k in ("hidden_units", "layers", "dropout", "optimizer", "learning_rate")
-                    if k in run.data.params
-                },
-                "val_accuracy": metrics["best_val_accuracy"],
-                "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
-                "started": run.info.start_time,
-            }
-        )
-    return trials
+    return jobs
+
+
+def _names(params: dict, key: str) -> list[str]:
+    return json.loads(params[key]) if key in params else []
 
 
 def _parse(text: str):

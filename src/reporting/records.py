@@ -1,0 +1,106 @@
+"""What a job's run shows once its search is over: the best trial's metrics and tags,
+`best_trial.json`, the trials table, pictures and the job's Markdown summary."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from src.data import Dataset
+from src.model import OBJECTIVE
+from src.reporting import plots
+from src.reporting.summary import job_markdown
+from src.search.space import Space
+from src.tracking import Tracker
+
+if TYPE_CHECKING:
+    from src.reporting.results import JobResult
+
+
+def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict) -> None:
+    """The best trial on the job's run: metrics, `best.<name>` tags and `best_trial.json`."""
+    best_run = next(
+        (
+            r.info.run_id
+            for r in tracker.trial_runs(run_id)
+            if r.data.tags.get("trial_id") == result.best_trial_id and r.info.status == "FINISHED"
+        ),
+        None,
+    )
+    tracker.log_metrics(
+        run_id,
+        {
+            f"best_{OBJECTIVE}": result.best_val_accuracy,
+            "best_val_loss": result.best_val_loss,
+            "test_accuracy": result.test_accuracy,
+            "test_loss": result.test_loss,
+            f"mean_{OBJECTIVE}": result.mean_val_accuracy,
+            "peak_memory_mb": result.peak_memory_mb,
+            **({"mean_epoch_time": result.mean_epoch_time} if result.mean_epoch_time else {}),
+        },
+    )
+    resolved = result.best_hyperparameters
+    tracker.set_tags(
+        run_id,
+        {
+            "best_trial_id": result.best_trial_id,
+            "best_trial_run_id": best_run,
+            **{f"best.{k}": v for k, v in {**hps, **resolved}.items()},
+        },
+    )
+    tracker.log_json(
+        run_id,
+        {
+            "trial_id": result.best_trial_id,
+            "run_id": best_run,
+            "hyperparameters": hps,
+            "model_params": resolved,
+            OBJECTIVE: result.best_val_accuracy,
+            "val_loss": result.best_val_loss,
+            "test_accuracy": result.test_accuracy,
+            "test_loss": result.test_loss,
+            "failed_trials": dict(result.failures),
+        },
+        "best_trial.json",
+    )
+
+
+def log_job_artifacts(
+    tracker: Tracker,
+    run_id: str,
+    result: JobResult,
+    dataset: Dataset,
+    predicted: np.ndarray,
+    space: Space | None,
+) -> None:
+    import pandas as pd
+
+    names = dataset.class_names
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pd.DataFrame(result.rows).to_csv(folder / "trials.csv", index=False)
+        plots.confusion_matrix(
+            dataset.y_test, predicted, names, folder / "confusion_matrix.png", f"{result.job}: "
+        )
+        plots.misclassified(
+            dataset.x_test, dataset.y_test, predicted, names, folder / "misclassified.png"
+        )
+        completed = [r for r in result.rows if r[OBJECTIVE] is not None]
+        plots.hyperparameter_effects(
+            completed,
+            result.searched,
+            folder / "hyperparameters.png",
+            space.log_scaled() if space else set(),
+        )
+        (folder / "summary.md").write_text(job_markdown(result))
+        for name in (
+            "trials.csv",
+            "confusion_matrix.png",
+            "misclassified.png",
+            "hyperparameters.png",
+            "summary.md",
+        ):
+            tracker.log_file(run_id, folder / name)

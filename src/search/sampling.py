@@ -1,0 +1,54 @@
+"""A parsed space declared on keras-tuner's `hp`, and a trial's values resolved for the builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from src.search.space import Choice, Fixed, Range, Space, Table
+
+
+def declare(hp: Any, name: str, spec: Fixed | Choice | Range) -> Any:
+    """Register `spec` under `name` with keras-tuner and return the trial's value."""
+    if isinstance(spec, Fixed):
+        return hp.Fixed(name, spec.value)
+    if isinstance(spec, Choice):
+        return hp.Choice(name, list(spec.values))
+    if spec.kind == "int":
+        return hp.Int(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+    return hp.Float(name, spec.min, spec.max, step=spec.step, sampling=spec.sampling)
+
+
+def sample(hp: Any, space: Space) -> dict[str, Any]:
+    """Declare the space on `hp`; returns the trial's value of every searchable argument (its
+    default where the space does not mention it), typed as the builder takes them."""
+    values: dict[str, Any] = {}
+    for name, spec in space.entries.items():
+        if not isinstance(spec, Table):
+            values[name] = declare(hp, name, spec)
+            continue
+        for key, row in spec.specs.items():
+            if key not in {str(v) for v in _choices(space.entries[spec.by])}:
+                continue  # a row for a value the parent cannot take this sweep: checked, unused
+            parent_value = next(v for v in _choices(space.entries[spec.by]) if str(v) == key)
+            with hp.conditional_scope(spec.by, [parent_value]):
+                value = declare(hp, f"{name}_{key}", row)
+            if str(values[spec.by]) == key:
+                values[name] = value
+    resolved = {}
+    for name, argument in space.arguments.items():
+        value = values.get(name, argument.default)
+        resolved[name] = argument.type(value) if value is not None else None
+    return resolved
+
+
+def _choices(spec: Fixed | Choice) -> tuple:
+    return (spec.value,) if isinstance(spec, Fixed) else spec.values
+
+
+def short(values: dict[str, Any], names: list[str]) -> str:
+    """`hidden_units=256 optimizer=adam learning_rate=0.0012`: the named values, briefly."""
+    return " ".join(
+        f"{k}={values[k]:.3g}" if isinstance(values[k], float) else f"{k}={values[k]}"
+        for k in names
+        if k in values
+    )
