@@ -18,6 +18,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from src.runtime.files import write_atomically
+
 PROGRESS_FILE = "progress.json"
 
 
@@ -64,9 +66,7 @@ class JobProgress:
 
     def _write(self) -> None:
         self.state.updated = time.time()
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self.state)))
-        tmp.replace(self.path)
+        write_atomically(self.path, json.dumps(asdict(self.state)))
 
     def trial_started(self, trial_id: str, number: int) -> None:
         self.state.trial, self.state.trial_number, self.state.epoch = trial_id, number, 0
