@@ -16,8 +16,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from src import config, data, tracking
 from src.errors import UserError
 from src.model import OBJECTIVE
@@ -63,6 +61,14 @@ def leaderboard(candidates: list[Candidate], top: int) -> str:
             f"{c.val_accuracy:>12.4f} {c.val_loss:>8.4f} {test:>8}"
         )
     return "\n".join(rows)
+
+
+def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> tuple[float, float]:
+    """Test loss and accuracy as a job's results get them, by Keras itself, with the labels the
+    model's loss takes (one-hot for categorical, class ids for sparse)."""
+    labels = dataset.labels("test", one_hot=loss == "categorical")
+    scores = model.evaluate(dataset.x_test, labels, batch_size=1024, verbose=0, return_dict=True)
+    return float(scores["loss"]), float(scores["accuracy"])
 
 
 def run_export(cfg) -> tracking.ModelVersion:
@@ -118,11 +124,9 @@ def run_export(cfg) -> tracking.ModelVersion:
             c.test_accuracy = float((predicted.argmax(1) == dataset.y_test).mean())
             if c is winner:
                 model, probs = candidate, predicted
+        test_loss, test_accuracy = evaluate_on_test(model, dataset, winner.loss)
+        winner.test_accuracy = test_accuracy
         print(leaderboard(ordered, ex.top))
-        test_accuracy = winner.test_accuracy
-        test_loss = float(
-            -np.log(np.clip(probs[np.arange(len(probs)), dataset.y_test], 1e-7, 1)).mean()
-        )
         version = tracking.register_champion(
             cfg.tracking.uri,
             cfg.tracking.experiment,
