@@ -144,6 +144,22 @@ def test_export_restricted_to_one_loss(swept, tmp_path):
     assert tags["loss"] == "sparse" and tags["trial_run_id"] in best_by_hand(store, "sparse")
 
 
+def test_card_test_loss_is_the_winners_cross_entropy(swept, tmp_path):
+    """Keras evaluates the winner with the labels its loss takes (one-hot for categorical)."""
+    import keras
+
+    store, _ = swept
+    overrides = ("export.loss=categorical", "export.name=categorical_only")
+    run_export(compose(f"tracking.uri={store}", *overrides, f"export.dir={tmp_path}"))
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    dataset = data.load("fashion_mnist", seed=42)
+    x, y = dataset.x_test, dataset.y_test
+    probs = keras.models.load_model(tmp_path / "model.keras").predict(x, verbose=0)
+    by_hand = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1)).mean()
+    assert card["loss"] == "categorical" and card["test_loss"] == pytest.approx(by_hand, rel=1e-3)
+    assert card["test_accuracy"] == pytest.approx((probs.argmax(1) == y).mean(), abs=1e-4)
+
+
 def test_served_champion_answers_invocations(exported, tmp_path):
     store, _, _, _ = exported
     images = data.load("fashion_mnist", seed=42).x_test[:4]

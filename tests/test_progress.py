@@ -46,7 +46,8 @@ def test_plain_lines_when_not_a_terminal(tmp_path):
     assert "1 failed" in lines[-1] and "\x1b[" not in out.getvalue()
 
 
-def test_live_redraws_one_line_per_job_in_place(tmp_path):
+def test_live_redraws_one_line_per_job_in_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")  # rich redraws on any terminal but a dumb one
     _job(tmp_path / "0", "loss=sparse")
     _job(tmp_path / "1", "loss=categorical")
     out = Terminal()
@@ -57,7 +58,8 @@ def test_live_redraws_one_line_per_job_in_place(tmp_path):
     display.render()
     display.stop()
     text = out.getvalue()
-    assert text.count("\x1b[2F") >= 2  # back up over the two job lines, then redraw them
+    # rich backs up over the two job lines (erase, one line up, erase), then redraws them
+    assert text.count("\x1b[2K\x1b[1A\x1b[2K") >= 2
     assert text.count("loss=categorical") >= 3
 
 

@@ -15,12 +15,12 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from src.errors import DataError
+from src.runtime.files import replacing
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +111,9 @@ def _problems(spec: DatasetSpec, folder: Path) -> list[str]:
 
 def _copy_into(spec: DatasetSpec, source: Path, cache: Path) -> None:
     """Copy verified files into the cache atomically: a parallel reader never sees half a file."""
-    cache.mkdir(parents=True, exist_ok=True)
     for name in spec.files:
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{name}.")
-        os.close(fd)
-        try:
+        with replacing(cache / name) as tmp:
             shutil.copyfile(source / name, tmp)
-            os.replace(tmp, cache / name)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def _download(spec: DatasetSpec, url: str) -> str | None:

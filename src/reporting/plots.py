@@ -50,31 +50,18 @@ def confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], path: Path, title: str = ""
 ) -> Path:
     """Counts of true class (rows) against predicted class (columns), with the class names."""
+    from sklearn import metrics
+
     plt = _pyplot()
-    n = len(class_names)
-    counts = np.zeros((n, n), dtype=int)
-    np.add.at(counts, (y_true, y_pred), 1)
+    counts = metrics.confusion_matrix(y_true, y_pred, labels=range(len(class_names)))
     fig, ax = plt.subplots(figsize=(7.5, 6.5), dpi=80)
-    image = ax.imshow(counts, cmap="Blues")
-    fig.colorbar(image, ax=ax, fraction=0.046)
-    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(n), class_names)
+    metrics.ConfusionMatrixDisplay(counts, display_labels=list(class_names)).plot(
+        ax=ax, cmap="Blues", values_format="d", text_kw={"fontsize": 8}
+    )
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    threshold = counts.max() / 2
-    for i in range(n):
-        for j in range(n):
-            ax.text(
-                j,
-                i,
-                counts[i, j],
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if counts[i, j] > threshold else "black",
-            )
-    accuracy = np.trace(counts) / counts.sum()
-    ax.set_title(f"{title}test accuracy {accuracy:.4f}")
+    ax.set_title(f"{title}test accuracy {metrics.accuracy_score(y_true, y_pred):.4f}")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -2,7 +2,7 @@
 
 Each job writes its state to `progress.json` in its Hydra output folder at every trial start,
 epoch end and trial end (`JobProgress`). The entry process, where the terminal is, renders all
-jobs' files (`Display`): redrawn in place on a terminal; on anything else (CI, a log file) as
+jobs' files (`Display`): redrawn in place by rich on a terminal; on anything else (CI, a log file) as
 plain lines when a trial ends, and every minute otherwise. This works the same whether the jobs
 run in the entry process or in Hydra's joblib workers, whose own output would interleave.
 `progress=off` makes it quiet; `progress=lines` forces plain lines.
@@ -10,20 +10,29 @@ run in the entry process or in Hydra's joblib workers, whose own output would in
 
 from __future__ import annotations
 
+import atexit
 import json
-import shutil
+import os
 import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from src.runtime.files import write_atomically
+
 PROGRESS_FILE = "progress.json"
 
 
 def is_live(mode: str, stream=None) -> bool:
-    """Whether `mode` redraws in place: `live`, or `auto` on a terminal."""
-    return mode == "live" or (mode == "auto" and (stream or sys.stderr).isatty())
+    """Whether `mode` redraws in place: `live`, or `auto` on a terminal that can (rich does not
+    redraw on a TERM=dumb one)."""
+    dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
+    return mode == "live" or (mode == "auto" and (stream or sys.stderr).isatty() and not dumb)
 
 
 @dataclass
@@ -64,9 +73,7 @@ class JobProgress:
 
     def _write(self) -> None:
         self.state.updated = time.time()
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self.state)))
-        tmp.replace(self.path)
+        write_atomically(self.path, json.dumps(asdict(self.state)))
 
     def trial_started(self, trial_id: str, number: int) -> None:
         self.state.trial, self.state.trial_number, self.state.epoch = trial_id, number, 0
@@ -116,7 +123,10 @@ def describe(state: dict, now: float | None = None) -> str:
 
 
 class Display:
-    """The entry process's side: render every watched job's progress until stopped."""
+    """The entry process's side: render every watched job's progress until stopped.
+
+    On a terminal a `rich.live.Live` redraws one line per job in place (refreshed by this
+    class's own thread, not rich's); otherwise plain `[progress]` lines."""
 
     def __init__(
         self, mode: str = "auto", stream=None, interval: float = 0.5, heartbeat: float = 60.0
@@ -128,7 +138,8 @@ class Display:
         self._folders: list[Path] = []
         self._seen: dict[str, tuple] = {}
         self._last_line: dict[str, float] = {}
-        self._drawn = 0
+        self._live: Live | None = None
+        self._lock = threading.Lock()  # one render at a time: the thread's or a caller's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -161,17 +172,36 @@ class Display:
         states = self._states()
         if not states:
             return
-        width = max(len(s["job"]) for s in states)
-        if self.live:
-            # Cut to the terminal's width: a wrapped line would break the redraw in place.
-            columns = shutil.get_terminal_size().columns
-            lines = [f"{s['job']:<{width}}  {describe(s)}"[: columns - 1] for s in states]
-            up = f"\x1b[{self._drawn}F" if self._drawn else ""
-            self.stream.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
-            self.stream.flush()
-            self._drawn = len(lines)
-            return
         now = time.time()
+        width = max(len(s["job"]) for s in states)
+        with self._lock:
+            if self.live:
+                self._redraw(states, width, now)
+            else:
+                self._print_changed(states, width, now)
+
+    def _redraw(self, states: list[dict], width: int, now: float) -> None:
+        if self._live is None:
+            console = Console(file=self.stream, force_terminal=True)
+            self._live = Live(
+                console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False
+            )
+            self._live.start()
+            atexit.register(self.stop)  # whatever ends the process, the cursor comes back
+        # A line longer than the terminal is cut, not wrapped: wrapping would break the redraw.
+        lines = [
+            Text.assemble(
+                (f"{s['job']:<{width}}", "bold"),
+                "  ",
+                describe(s, now),
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+            for s in states
+        ]
+        self._live.update(Group(*lines), refresh=True)
+
+    def _print_changed(self, states: list[dict], width: int, now: float) -> None:
         for s in states:
             key = (s["trials_done"], s["finished"])
             due = now - self._last_line.get(s["job"], now) >= self.heartbeat
@@ -184,11 +214,16 @@ class Display:
                 )
 
     def stop(self) -> None:
-        """Draw the final state once more and stop."""
+        """Draw the final state once more and stop (once: later calls do nothing)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self.render()
+        with self._lock:
+            if self._live is not None:
+                self._live.stop()
 
 
 _display: Display | None = None

@@ -1,5 +1,5 @@
 """How the sweep's processes run: TensorFlow's threads and memory (`tf`), helper processes
-(`processes`), and signals (`signals`)."""
+(`processes`), signals (`signals`), and files replaced atomically (`files`)."""
 
 from src.runtime.tf import import_tensorflow, release_trial, set_threads, trial_snapshot
 

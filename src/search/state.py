@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from src.errors import StateError
+from src.runtime.files import write_atomically
 from src.tracking import store_dir
 
 log = logging.getLogger(__name__)
@@ -102,19 +102,7 @@ def search_lock(root: Path, project: str) -> Iterator[None]:
 def write_json_atomically(path: str | os.PathLike, obj) -> str:
     """Write JSON so that a reader sees the old file or the new one, never half of one."""
     text = json.dumps(obj)
-    folder = os.path.dirname(os.fspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomically(path, text)
     return text
 
 

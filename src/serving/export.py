@@ -83,6 +83,14 @@ def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> tuple[float, float]:
+    """Test loss and accuracy as a job's results get them, by Keras itself, with the labels the
+    model's loss takes (one-hot for categorical, class ids for sparse)."""
+    labels = dataset.labels("test", one_hot=loss == "categorical")
+    scores = model.evaluate(dataset.x_test, labels, batch_size=1024, verbose=0, return_dict=True)
+    return float(scores["loss"]), float(scores["accuracy"])
+
+
 def run_export(cfg) -> tracking.ModelVersion:
     """Select, evaluate, register and write the winner; prints the leaderboard."""
     cfg = plan(cfg).cfg  # checked and typed
@@ -94,12 +102,8 @@ def run_export(cfg) -> tracking.ModelVersion:
     dataset = _winner_data(cfg, job["params"])
     with tempfile.TemporaryDirectory() as tmp:
         model = _score_top(cfg.tracking.uri, ordered[: ex.top], dataset, Path(tmp))
+        test_loss, winner.test_accuracy = evaluate_on_test(model, dataset, winner.loss)
         print(leaderboard(ordered, ex.top))
-        # The winner's test loss with its own loss function and label format.
-        one_hot = winner.loss == "categorical"
-        test_loss, _ = model.evaluate(
-            dataset.x_test, dataset.labels("test", one_hot), batch_size=1024, verbose=0
-        )
         version = tracking.register_champion(
             cfg.tracking.uri,
             cfg.tracking.experiment,
@@ -120,7 +124,7 @@ def run_export(cfg) -> tracking.ModelVersion:
         _write_files(out, Path(tmp) / winner.run_id / "model.keras", model)
         predicted = model.predict(dataset.x_test, batch_size=1024, verbose=0).argmax(1)
         per_class = per_class_accuracy(dataset.y_test, predicted, dataset.class_names)
-        card = model_card(winner, dataset, per_class, float(test_loss), version, job, out)
+        card = model_card(winner, dataset, per_class, test_loss, version, job, out)
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
