@@ -94,3 +94,19 @@ def test_unreachable_stores_fail_fast():
 def test_a_new_sqlite_store_is_reachable_without_writing(tmp_path):
     tracking.check_reachable(f"sqlite:///{tmp_path}/a/b/mlflow.db")
     assert not (tmp_path / "a").exists()
+
+
+def test_tracker_and_null_tracker_share_one_interface():
+    """Both implement every method of `Recorder` with the same parameters, so a job records
+    through either without knowing which."""
+    import inspect
+
+    from src.tracking import NullTracker, Recorder
+
+    methods = [n for n, v in vars(Recorder).items() if callable(v) and not n.startswith("_")]
+    assert len(methods) >= 15
+    for cls in (Tracker, NullTracker):
+        for name in methods:
+            expected = list(inspect.signature(getattr(Recorder, name)).parameters)
+            actual = list(inspect.signature(getattr(cls, name)).parameters)
+            assert actual == expected, (cls.__name__, name, actual)

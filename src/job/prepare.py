@@ -14,7 +14,7 @@ from src.config.schema import Config
 from src.errors import JobFailed
 from src.job.preflight import Plan
 from src.search import space, state
-from src.tracking import NullTracker, Tracker
+from src.tracking import NullTracker, Recorder, Tracker
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
     pass
@@ -29,8 +29,23 @@ class PreparedJob:
     key: str
     root: Path
     project: str
-    tracker: Tracker | NullTracker
+    tracker: Recorder
     hypermodel: object
+
+    def tuner(self, cfg: Config, overwrite: bool):
+        """The job's keras-tuner tuner over its state folder (`overwrite`: start afresh)."""
+        from src.search.tuners import make_tuner
+
+        return make_tuner(
+            cfg.tuner,
+            self.hypermodel,
+            cfg.train.epochs,
+            cfg.train.seed,
+            self.root,
+            self.project,
+            overwrite=overwrite,
+            tracking=None,
+        )
 
 
 def prepare(plan: Plan) -> PreparedJob:

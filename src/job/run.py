@@ -71,7 +71,6 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
 def _load_tuner(cfg: Config, job: PreparedJob):
     """The job's tuner, resuming its saved state when there is some and the store knows the
     job; returns it with the job run to reopen (None: a new one)."""
-    from src.search.tuners import make_tuner
 
     tracking = cfg.tracking.enabled
     resuming = cfg.train.resume and state.has_state(job.root, job.project)
@@ -84,16 +83,7 @@ def _load_tuner(cfg: Config, job: PreparedJob):
         )
         resuming = False
     # Loading the state first: unreadable state stops here, before any run is touched.
-    tuner = make_tuner(
-        cfg.tuner,
-        job.hypermodel,
-        cfg.train.epochs,
-        cfg.train.seed,
-        job.root,
-        job.project,
-        overwrite=not resuming,
-        tracking=None,
-    )
+    tuner = job.tuner(cfg, overwrite=not resuming)
     return tuner, resume_id
 
 

@@ -22,7 +22,6 @@ log = logging.getLogger("sweep")
 def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
     """A distributed worker: trials from the chief's oracle, recorded under the chief's job run."""
     from src.search.trials import TrialTracking
-    from src.search.tuners import make_tuner
 
     tuner_id = distributed.connect_worker(cfg)
     parent = distributed.job_run_of(job.tracker, job.key, cfg.distributed.wait_for_chief)
@@ -33,16 +32,7 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
             log.info("%s: trial(s) %s were cut short and run again", tuner_id, ", ".join(killed))
     distributed.watch_chief()
     # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
-    tuner = make_tuner(
-        cfg.tuner,
-        job.hypermodel,
-        cfg.train.epochs,
-        cfg.train.seed,
-        job.root,
-        job.project,
-        overwrite=False,
-        tracking=None,
-    )
+    tuner = job.tuner(cfg, overwrite=False)
     if parent is not None:
         tuner.tracking = TrialTracking(
             job.tracker,

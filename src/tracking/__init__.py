@@ -8,7 +8,7 @@
 - `provenance`: the git commit behind a run.
 """
 
-from src.tracking.disabled import NullTracker
+from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
@@ -30,6 +30,7 @@ __all__ = [
     "RUN_KIND_TAG",
     "ModelVersion",
     "NullTracker",
+    "Recorder",
     "Tracker",
     "check_reachable",
     "download_artifact",

@@ -1,16 +1,56 @@
-"""`tracking=none`: the tracker's interface, recording nothing."""
+"""`tracking=none`: the `Recorder` interface, recording nothing.
+
+`Recorder` is the one interface a job records through; `Tracker` (src/tracking/runs.py) writes
+to MLflow, `NullTracker` writes nothing. tests/test_tracking.py checks that both implement every
+method of it with the same parameters.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Recorder(Protocol):
+    """What a job needs from a tracking store: its runs' life cycle, logging and reading back."""
+
+    enabled: bool
+
+    def job_run(
+        self,
+        name: str,
+        tags: Mapping[str, Any],
+        params: Mapping[str, Any],
+        resume_run_id: str | None = None,
+    ) -> AbstractContextManager[str | None]: ...
+    def trial_run(
+        self,
+        parent_run_id: str,
+        trial_id: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[str | None]: ...
+    def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None: ...
+    def find_job_run(self, search_key: str, running: bool = False) -> str | None: ...
+    def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]: ...
+    def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]: ...
+    def trial_runs(self, parent_run_id: str) -> list: ...
+    def download(self, run_id: str, path: str, folder: Path) -> Path: ...
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]: ...
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None: ...
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None: ...
+    def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None: ...
+    def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None: ...
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None: ...
 
 
 class NullTracker:
-    """`Tracker`'s interface doing nothing: a sweep with `tracking.enabled=false`."""
+    """`Recorder` doing nothing: a sweep with `tracking.enabled=false`."""
 
     enabled = False
-
     uri = None
     experiment_id = None
 
@@ -22,7 +62,10 @@ class NullTracker:
     def trial_run(self, parent_run_id, trial_id, params, tags=None) -> Iterator[None]:
         yield None
 
-    def find_job_run(self, search_key: str, running: bool = False) -> None:
+    def end_run(self, run_id, status, tags=None) -> None:
+        return None
+
+    def find_job_run(self, search_key, running=False) -> None:
         return None
 
     def close_orphans(self, parent_run_id, tuner_id=None) -> list[str]:
@@ -34,7 +77,26 @@ class NullTracker:
     def trial_runs(self, parent_run_id) -> list:
         return []
 
-    def _ignore(self, *args, **kwargs) -> None:
+    def download(self, run_id, path, folder) -> Path:
+        raise FileNotFoundError(f"{path}: nothing is recorded with tracking=none")
+
+    def metric_history(self, run_id, key) -> list[tuple[int, float]]:
+        return []
+
+    def log_params(self, run_id, params) -> None:
         return None
 
-    end_run = log_params = set_tags = log_metrics = log_file = log_json = log_text = _ignore
+    def set_tags(self, run_id, tags) -> None:
+        return None
+
+    def log_metrics(self, run_id, metrics, step=0) -> None:
+        return None
+
+    def log_file(self, run_id, path, artifact_path=None) -> None:
+        return None
+
+    def log_json(self, run_id, obj, artifact_file) -> None:
+        return None
+
+    def log_text(self, run_id, text, artifact_file) -> None:
+        return None
