@@ -8,9 +8,9 @@ A multirun's entry process waits for jobs that Hydra's joblib launcher runs in i
 processes. While the sweeper launches them (`relaying`), a signal does not raise there: the
 entry process marks the sweep interrupted (src/reporting/status.py: queued jobs do not start),
 passes the signal on to its child processes started since the sweep began (the launcher's
-workers; loky's resource tracker, also one, ignores both signals), and lets Hydra collect the
-jobs' outcomes as they stop. Exiting at once would let joblib kill the workers before they
-record anything. A job that runs in the entry process itself (hydra/launcher=basic) is inside
+workers; loky's and multiprocessing's resource trackers, children too, ignore both signals),
+and lets Hydra collect the jobs' outcomes as they stop. Exiting at once would let joblib kill
+the workers before they record anything. A job that runs in the entry process itself (hydra/launcher=basic) is inside
 `job_in_this_process`, and the signal raises there as in a single run.
 
 State (per process, set only by the entry points): the signal received, the sweep being
