@@ -2,8 +2,8 @@
 
 Hydra composes the config and launches one job per combination of `-m` values. Before the first
 job starts, the project's sweeper checks every job's config, tracking store and data. Each job
-runs `src.job.run.run_sweep`; this module only turns its outcome into a status, an exit code
-and the closing summary.
+runs `src.job.run.run_sweep`; this module turns how it ended into a `JobOutcome` (returned to
+the sweeper through Hydra, see src/reporting/status.py) and the entry process's exit code.
 """
 
 from __future__ import annotations
@@ -12,69 +12,54 @@ import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig
 
 from src import cli
 from src.errors import Interrupted
+from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
+from src.job.run import run_sweep
 from src.reporting import progress, status, summary
+from src.reporting.status import JobOutcome
 from src.runtime import signals
 from src.search import distributed
 
-if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
-    pass
-from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
-from src.job.run import run_sweep
-
 log = logging.getLogger("sweep")
-
-_PARENT_PID_ENV = "SWEEP_PARENT_PID"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> JobOutcome | None:
+    """One job. In a multirun its outcome is returned to the sweeper, failures included; a
+    single run closes with its summary, or fails with one line."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     signals.install()  # again here: in a joblib worker, this is the process that trains
     hydra_cfg = HydraConfig.get()
     context = JobContext.from_hydra()
-    output_dir = hydra_cfg.runtime.output_dir
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    in_worker = os.environ.get(_PARENT_PID_ENV) != str(os.getpid())
     if multirun and status.sweep_interrupted(hydra_cfg.sweep.dir):
-        status.write_status(output_dir, context.name, "KILLED", error="not started: interrupted")
-        return None
+        return _ended(context, "KILLED", error="not started: interrupted")
     if distributed.is_worker(cfg):  # no job of its own: trials for a chief's job
-        try:
-            run_sweep(cfg, context)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
-            message = cli.one_line(exc)
-            if message is None:
-                raise
-            cli.fail(message, cli.exit_code(exc))
+        _work_for_chief(cfg, context)
         return None
     if not multirun:  # a single run: this process is the entry process, with the terminal
-        status.start_run(output_dir)
-        progress.start(cfg.progress).watch(output_dir)
+        progress.start(cfg.progress).watch(context.output_dir)
     if progress.is_live(cfg.progress):
         _console_warnings_only()  # the live display shows progress; the job's log keeps all
     try:
-        result = run_sweep(cfg, context)
+        with signals.job_in_this_process():
+            result = run_sweep(cfg, context)
     except KeyboardInterrupt:
-        status.write_status(output_dir, context.name, "KILLED", error="interrupted")
-        if in_worker:
-            return None  # the parent knows; raising would only make joblib kill the others
+        outcome = _ended(context, "KILLED", error="interrupted")
+        if multirun:
+            return outcome  # raising would only make joblib kill the other jobs
+        summary.finish([outcome])
         raise
     except Exception as exc:
         message = cli.one_line(exc)
-        status.write_status(
-            output_dir, context.name, "FAILED", error=message or f"{exc.__class__.__name__}: {exc}"
-        )
+        outcome = _ended(context, "FAILED", error=message or f"{exc.__class__.__name__}: {exc}")
         if not multirun:
             if message is None:
                 raise  # a bug: keep the traceback
@@ -84,15 +69,29 @@ def main(cfg: DictConfig) -> float | None:
             log.exception("%s failed", context.name)
         else:
             log.error("%s failed: %s", context.name, message)
-        return None
-    status.write_status(
-        output_dir,
-        context.name,
-        "FINISHED",
-        result=result,
-        tracking_uri=cfg.tracking.uri if cfg.tracking.enabled else None,
-    )
-    return result.test_accuracy
+        return outcome
+    uri = cfg.tracking.uri if cfg.tracking.enabled else None
+    outcome = _ended(context, "FINISHED", result=result, tracking_uri=uri)
+    if not multirun:
+        summary.finish([outcome])
+    return outcome
+
+
+def _ended(context: JobContext, state: str, **details) -> JobOutcome:
+    outcome = JobOutcome(context.name, state, **details)
+    status.write_record(context.output_dir, outcome)
+    return outcome
+
+
+def _work_for_chief(cfg: DictConfig, context: JobContext) -> None:
+    """A distributed worker: errors in one line, as for a single run; no summary."""
+    try:
+        run_sweep(cfg, context)
+    except Exception as exc:
+        message = cli.one_line(exc)
+        if message is None:
+            raise
+        cli.fail(message, cli.exit_code(exc))
 
 
 def _console_warnings_only() -> None:
@@ -106,22 +105,21 @@ def _console_warnings_only() -> None:
 def cli_main() -> None:
     # One id for every job of this invocation, inherited by launcher subprocesses.
     os.environ.setdefault(SWEEP_ID_ENV, new_sweep_id())
-    os.environ[_PARENT_PID_ENV] = str(os.getpid())
     signals.install()
+    unfinished = False
     try:
         cli.run_reporting_user_errors(main)
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt as exc:  # a single run, stopped: it printed its summary
         _stopped(signal.SIGTERM if isinstance(exc, Interrupted) else signal.SIGINT)
-    if signals.received():  # a multirun whose workers stopped on the signal
+    except status.JobsUnfinished:  # a multirun: the sweeper printed the closing summary
+        unfinished = True
+    if signals.received():  # a multirun whose jobs stopped on the signal
         _stopped(signals.received())
-    progress.display().stop()
-    if summary.finish():
-        sys.exit(1)
+    if unfinished:
+        sys.exit(cli.JOB_FAILED_EXIT)
 
 
 def _stopped(signum: int) -> None:
-    progress.display().stop()
-    summary.finish()
     print(
         "interrupted: the trials in progress were marked KILLED; run the same command again "
         "to resume",

@@ -1,4 +1,27 @@
-"""Facts about the Hydra job running a search that are not part of its config."""
+"""Facts about the Hydra job running a search that are not part of its config, and how the
+processes of one sweep share them.
+
+A sweep's processes: the entry process (`python -m src.sweep`, Hydra's sweeper runs in it), the
+launcher's workers running the jobs of a multirun (hydra-joblib-launcher: loky processes), and a
+distributed job's local workers (`python -m src.sweep ... distributed.role=worker`, started by
+the job's process, its chief). What passes between them, all of it:
+
+- a job's outcome, to the entry process: the task function's return value, which Hydra hands
+  to the sweeper (`JobOutcome`, src/reporting/status.py);
+- Ctrl-C / SIGTERM: the entry process passes the signal on to the launcher's workers
+  (src/runtime/signals.py), and marks the sweep folder so queued jobs do not start
+  (`.interrupted`, src/reporting/status.py: the one file read across processes);
+- environment variables, inherited by the processes a process starts:
+  `SWEEP_ID` (here): the invocation's sweep id, decided once by the entry process, tagged on
+  every job run (set it to choose the id); `SWEEP_JOB_RUN_ID` and `SWEEP_CHIEF_PID`
+  (src/search/distributed.py): from a local chief to its workers, the job run to record trials
+  under, and the process whose end stops them; keras-tuner's own `KERASTUNER_TUNER_ID`,
+  `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`, set by a worker for itself.
+
+Module state, each process its own: the signal received, the sweep it is passed on for and
+whether a job trains here (src/runtime/signals.py); the progress display of the entry process
+(src/reporting/progress.py).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +29,10 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
-    pass
-
-
 SWEEP_ID_ENV = "SWEEP_ID"
-# The entry process's pid: a job running in another process is in a launcher's worker.
 
 
 # Settings that say where things go rather than what is searched: left out of run names.

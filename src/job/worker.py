@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
 from src.search import distributed
-
-if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
-    pass
-
 
 log = logging.getLogger("sweep")
 

@@ -1,71 +1,96 @@
-"""Each job's outcome as a status file in its Hydra output folder, and the interrupt marker.
+"""A job's outcome, how it reaches the entry process, and the one file a multirun's processes share.
 
-Hydra's multirun raises only the first failed job, and joblib workers cannot print a shared
-summary; each job therefore writes its outcome into its output folder, and the entry process
-reads them all back.
+A job's outcome travels as a value. The task function (`src.sweep.main`) returns a `JobOutcome`;
+Hydra's launcher hands it back to the sweeper as the job's `JobReturn.return_value` (the joblib
+launcher pickles it back from its worker process); the sweeper (hydra_plugins/softmax_sweep)
+prints the closing summary from them. A job that fails is returned as a FAILED outcome, never
+raised: Hydra re-raises a job's exception when its return value is read, ending the sweep there.
+A single run's process is the entry process: it closes with its own outcome.
+
+The one channel that is a file: `.interrupted` in the sweep folder, from the entry process to its
+jobs. A job already handed to the launcher (queued in the joblib workers' call queue) shares
+nothing else with the entry process, and a worker that was not running a job when the signal
+came did not see it; so on Ctrl-C or SIGTERM the entry process writes the marker, and a job
+that finds it does not start (KILLED, "not started: interrupted").
+
+`job_status.json` in each job's folder is a record of its outcome for tools (tools/bench.py
+reads it); nothing in the sweep reads it back.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, is_dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from src.runtime.files import write_atomically
+
+if TYPE_CHECKING:
+    from hydra.core.utils import JobReturn
+
+    from src.reporting.results import JobResult
 
 STATUS_FILE = "job_status.json"
-_INTERRUPTED = ".interrupted"  # marker: jobs of an interrupted multirun do not start
-_folders: list[Path] = []
-_sweep_dir: Path | None = None
+_INTERRUPTED = ".interrupted"
 
 
-def start_sweep(sweep_dir: str | Path) -> None:
-    """Remember where this process's multirun writes its jobs' folders."""
-    global _sweep_dir
-    _sweep_dir = Path(sweep_dir)
-    (_sweep_dir / _INTERRUPTED).unlink(missing_ok=True)  # a rerun into the same folder starts
-    _folders.append(_sweep_dir)
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended: FINISHED (with its result), FAILED (with the one-line reason) or
+    KILLED (interrupted, or not started because the sweep was)."""
+
+    job: str
+    status: str
+    error: str | None = None
+    result: JobResult | None = None
+    tracking_uri: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "FINISHED"
 
 
-def start_run(output_dir: str | Path) -> None:
-    """Remember a single run's folder."""
-    _folders.append(Path(output_dir))
+class JobsUnfinished(Exception):
+    """Raised by the sweeper after the closing summary: some jobs failed or were interrupted.
+    The entry process turns it into exit code 1 (or 130/143 after a signal)."""
+
+    def __init__(self, count: int):
+        super().__init__(f"{count} job(s) did not finish")
+        self.count = count
 
 
-def write_status(
-    output_dir: str | Path,
-    job: str,
-    status: str,
-    result: Any = None,
-    error: str | None = None,
-    tracking_uri: str | None = None,
-) -> None:
-    record = {
-        "job": job,
-        "status": status,
-        "error": error,
-        "tracking_uri": tracking_uri,
-        "result": asdict(result) if is_dataclass(result) else result,
-    }
+def outcomes(returns: Iterable[Sequence[JobReturn]]) -> list[JobOutcome]:
+    """The outcomes in a sweeper's launcher returns (one sequence per batch), in launch order."""
+    found = []
+    for batch in returns:
+        for job_return in batch:
+            value = job_return.return_value  # re-raises what escaped a job: a bug, shown whole
+            if isinstance(value, JobOutcome):
+                found.append(value)
+    return found
+
+
+def write_record(output_dir: str | Path | None, outcome: JobOutcome) -> None:
+    """Keep the outcome in the job's folder, as `job_status.json`, for tools."""
+    if output_dir is None:
+        return
+    record = asdict(outcome)  # the result too: asdict recurses into dataclasses
     path = Path(output_dir) / STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, default=str))
+    write_atomically(path, json.dumps(record, indent=2, default=str))
 
 
-def statuses() -> list[dict]:
-    """Every job's recorded outcome in this process's sweep or run, in launch order."""
-    found = []
-    for folder in _folders:
-        for path in folder.glob(f"**/{STATUS_FILE}"):
-            order = int(path.parent.name) if path.parent.name.isdigit() else 0
-            found.append((order, json.loads(path.read_text())))
-    return [record for _, record in sorted(found, key=lambda item: item[0])]
+def clear_interrupted(sweep_dir: str | Path) -> None:
+    """A rerun into the same sweep folder starts its jobs."""
+    (Path(sweep_dir) / _INTERRUPTED).unlink(missing_ok=True)
 
 
-def mark_interrupted() -> None:
-    """Tell this multirun's jobs that have not started yet not to start."""
-    if _sweep_dir is not None:
-        _sweep_dir.mkdir(parents=True, exist_ok=True)
-        (_sweep_dir / _INTERRUPTED).touch()
+def mark_interrupted(sweep_dir: str | Path) -> None:
+    """Tell the multirun's jobs that have not started yet not to start."""
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    (Path(sweep_dir) / _INTERRUPTED).touch()
 
 
 def sweep_interrupted(sweep_dir: str | Path) -> bool:

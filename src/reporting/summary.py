@@ -11,36 +11,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.model import OBJECTIVE
-from src.reporting.status import statuses
 
 if TYPE_CHECKING:
     from src.reporting.results import JobResult
+    from src.reporting.status import JobOutcome
 
 TOP = 5  # trials listed in a job's summary
 
 
-def _status_lines(records: list[dict]) -> list[str]:
-    failed = sum(r["status"] == "FAILED" for r in records)
-    killed = sum(r["status"] == "KILLED" for r in records)
-    width = max(len(r["job"]) for r in records)
-    lines = [f"sweep: {len(records)} job(s), {failed} failed, {killed} interrupted"]
-    for r in records:
-        if r["status"] == "FINISHED":
-            res = r["result"]
+def _status_lines(outcomes: list[JobOutcome]) -> list[str]:
+    failed = sum(o.status == "FAILED" for o in outcomes)
+    killed = sum(o.status == "KILLED" for o in outcomes)
+    width = max(len(o.job) for o in outcomes)
+    lines = [f"sweep: {len(outcomes)} job(s), {failed} failed, {killed} interrupted"]
+    for o in outcomes:
+        if o.finished:
+            res = o.result
             detail = (
-                f"best val_accuracy {res['best_val_accuracy']:.4f}, test_accuracy "
-                f"{res['test_accuracy']:.4f}, {res['trials']} trials ({res['failed']} failed)"
+                f"best val_accuracy {res.best_val_accuracy:.4f}, test_accuracy "
+                f"{res.test_accuracy:.4f}, {res.trials} trials ({res.failed} failed)"
             )
         else:
-            detail = r["error"] or "no reason recorded"
-        lines.append(f"  {r['job']:<{width}}  {r['status']:<8}  {detail}")
+            detail = o.error or "no reason recorded"
+        lines.append(f"  {o.job:<{width}}  {o.status:<8}  {detail}")
     return lines
 
 
-def comparison_markdown(results: list[dict]) -> str:
+def comparison_markdown(results: list[JobResult]) -> str:
     """Jobs side by side; for a loss comparison, headed by the loss."""
-    losses = [r["loss"] for r in results]
-    heads = losses if len(set(losses)) == len(losses) else [r["job"] for r in results]
+    losses = [r.loss for r in results]
+    heads = losses if len(set(losses)) == len(losses) else [r.job for r in results]
     title = " vs ".join(heads)
 
     def row(name: str, values: list, fmt: str) -> str:
@@ -54,57 +54,54 @@ def comparison_markdown(results: list[dict]) -> str:
                 "",
                 "| | " + " | ".join(heads) + " |",
                 "|---|" + "---:|" * len(heads),
-                row("best val_accuracy", [r["best_val_accuracy"] for r in results], ".4f"),
-                row("mean val_accuracy", [r["mean_val_accuracy"] for r in results], ".4f"),
-                row("test accuracy of the best", [r["test_accuracy"] for r in results], ".4f"),
-                row("time per epoch (s)", [r["mean_epoch_time"] for r in results], ".3f"),
-                row("peak memory (MB)", [r["peak_memory_mb"] for r in results], ".0f"),
-                row("trials (failed)", [f"{r['trials']} ({r['failed']})" for r in results], "s"),
+                row("best val_accuracy", [r.best_val_accuracy for r in results], ".4f"),
+                row("mean val_accuracy", [r.mean_val_accuracy for r in results], ".4f"),
+                row("test accuracy of the best", [r.test_accuracy for r in results], ".4f"),
+                row("time per epoch (s)", [r.mean_epoch_time for r in results], ".3f"),
+                row("peak memory (MB)", [r.peak_memory_mb for r in results], ".0f"),
+                row("trials (failed)", [f"{r.trials} ({r.failed})" for r in results], "s"),
             ]
         )
         + "\n"
     )
 
 
-def summary_markdown(records: list[dict]) -> str:
-    from src.reporting.results import JobResult
+def summary_markdown(outcomes: list[JobOutcome]) -> str:
 
-    finished = [r["result"] for r in records if r["status"] == "FINISHED"]
-    parts = ["# Sweep summary", "", *_status_lines(records), ""]
-    parts += [
-        job_markdown(JobResult(**{**r, "failures": [tuple(f) for f in r["failures"]]}))
-        for r in finished
-    ]
+    finished = [o.result for o in outcomes if o.finished]
+    parts = ["# Sweep summary", "", *_status_lines(outcomes), ""]
+    parts += [job_markdown(result) for result in finished]
     if len(finished) > 1:
         parts.append(comparison_markdown(finished))
     return "\n".join(parts)
 
 
-def finish(file=sys.stderr) -> int:
-    """Print the closing summary, store it on every job's run; returns how many jobs failed or
-    were interrupted."""
-    records = statuses()
-    if not records:
+def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
+    """Stop the progress display, print the closing summary and store it on every finished
+    job's run; returns how many jobs failed or were interrupted."""
+    from src.reporting import progress
+
+    progress.display().stop()
+    if not outcomes:
         return 0
-    text = summary_markdown(records)
+    text = summary_markdown(outcomes)
     print("\n" + text, file=file, flush=True)
-    _store(records, text)
-    return sum(r["status"] != "FINISHED" for r in records)
+    _store(outcomes, text)
+    return sum(not o.finished for o in outcomes)
 
 
-def _store(records: list[dict], text: str) -> None:
+def _store(outcomes: list[JobOutcome], text: str) -> None:
     import pandas as pd
 
     from src.tracking import log_files_to_runs
 
     runs: dict[str, list[str]] = {}
     rows = []
-    for record in records:
-        result = record["result"]
-        if record["status"] != "FINISHED" or not record.get("tracking_uri") or not result:
+    for o in outcomes:
+        if not o.finished or not o.tracking_uri or o.result is None:
             continue
-        runs.setdefault(record["tracking_uri"], []).append(result["run_id"])
-        rows += [{"job": record["job"], "loss": result["loss"], **row} for row in result["rows"]]
+        runs.setdefault(o.tracking_uri, []).append(o.result.run_id)
+        rows += [{"job": o.job, "loss": o.result.loss, **row} for row in o.result.rows]
     if not runs:
         return
     with tempfile.TemporaryDirectory() as tmp:

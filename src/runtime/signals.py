@@ -2,33 +2,63 @@
 
 In the process that trains, the first signal raises KeyboardInterrupt (`Interrupted` for
 SIGTERM), so the tracking context managers mark the runs KILLED; further signals are ignored
-while that happens. A multirun's parent, whose jobs train in Hydra's joblib workers, does not
-raise: it passes the signal to its workers, leaves a marker so queued jobs do not start, and
-lets Hydra collect the jobs as they stop. Exiting at once would let joblib kill the workers
-before they record anything.
+while that happens.
+
+A multirun's entry process waits for jobs that Hydra's joblib launcher runs in its worker
+processes. While the sweeper launches them (`relaying`), a signal does not raise there: the
+entry process marks the sweep interrupted (src/reporting/status.py: queued jobs do not start),
+passes the signal on to its child processes started since the sweep began (the launcher's
+workers; loky's and multiprocessing's resource trackers, children too, ignore both signals),
+and lets Hydra collect the jobs' outcomes as they stop. Exiting at once would let joblib kill
+the workers before they record anything. A job that runs in the entry process itself (hydra/launcher=basic) is inside
+`job_in_this_process`, and the signal raises there as in a single run.
+
+State (per process, set only by the entry points): the signal received, the sweep being
+relayed to, and whether a job runs in this process.
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from src.errors import Interrupted
 
+
+@dataclass(frozen=True)
+class _Sweep:
+    folder: Path
+    children_before: frozenset[int]  # child processes that are not the launcher's workers
+
+
 _received: int | None = None
+_sweep: _Sweep | None = None
+_job_here = False
 
 
-def _workers() -> list:
-    """Hydra's joblib (loky) worker processes under this one."""
+def _children() -> list:
     import psutil
 
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "loky" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
+    return psutil.Process().children()
+
+
+def _relay(sweep: _Sweep, signum: int) -> None:
+    import psutil
+
+    from src.reporting import status
+
+    status.mark_interrupted(sweep.folder)
+    if _job_here:
+        return
+    for child in _children():  # those in our process group have it already; once is enough
+        if child.pid not in sweep.children_before:
+            try:
+                child.send_signal(signum)
+            except psutil.Error:
+                continue
 
 
 def _handle(signum, frame) -> None:
@@ -36,20 +66,38 @@ def _handle(signum, frame) -> None:
     if _received is not None:
         return  # already stopping: let the runs be closed
     _received = signum
-    workers = _workers()
-    if workers:
-        from src.reporting import status
-
-        status.mark_interrupted()
-        for worker in workers:  # those in our process group have it already; once is enough
-            worker.send_signal(signum)
-        return
+    if _sweep is not None:
+        _relay(_sweep, signum)
+        if not _job_here:
+            return
     raise Interrupted("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def install() -> None:
     signal.signal(signal.SIGINT, _handle)
     signal.signal(signal.SIGTERM, _handle)
+
+
+@contextmanager
+def relaying(sweep_dir: str | Path) -> Iterator[None]:
+    """While a multirun's jobs run: a signal is passed on to the launcher's workers."""
+    global _sweep
+    _sweep = _Sweep(Path(sweep_dir), frozenset(child.pid for child in _children()))
+    try:
+        yield
+    finally:
+        _sweep = None
+
+
+@contextmanager
+def job_in_this_process() -> Iterator[None]:
+    """While a job trains in this process: a signal stops it here."""
+    global _job_here
+    _job_here = True
+    try:
+        yield
+    finally:
+        _job_here = False
 
 
 def received() -> int | None:

@@ -20,11 +20,12 @@ import time
 from omegaconf import DictConfig
 
 from src.errors import DistributedError, JobFailed
-from src.search.oracle_server import _quiet_keras_tuner
+from src.search import kt_private
 
 log = logging.getLogger("sweep")
 
-# The job run a local worker records its trials under (set by its chief).
+# From a local chief to the workers it starts (all variables: src/job/context.py).
+# The job run a local worker records its trials under.
 JOB_RUN_ENV = "SWEEP_JOB_RUN_ID"
 # A local worker's chief: when that process is gone, the worker stops (its trial marked KILLED).
 CHIEF_PID_ENV = "SWEEP_CHIEF_PID"
@@ -67,7 +68,7 @@ def connect_worker(cfg: DictConfig) -> str:
         raise DistributedError(
             f"distributed.tuner_id: got {tuner_id!r}; a worker's id must not contain 'chief'"
         )
-    _quiet_keras_tuner()
+    kt_private.quiet()
     os.environ["KERASTUNER_TUNER_ID"] = tuner_id
     os.environ["KERASTUNER_ORACLE_IP"] = host
     os.environ["KERASTUNER_ORACLE_PORT"] = str(port)

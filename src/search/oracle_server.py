@@ -1,20 +1,14 @@
 """keras-tuner's gRPC oracle service, served by a distributed search's chief.
 
-keras-tuner has no public API for serving its oracle: this module is the one place that uses
-its private `keras_tuner.src` modules for it (the version is pinned in pyproject.toml).
+keras-tuner has no public API for serving its oracle on an address of our choosing (its own
+`start_server` reads the address from environment variables and blocks until the search ends);
+the private pieces come from src/search/kt_private.py.
 """
 
 from __future__ import annotations
 
 from src.errors import DistributedError
-
-
-def _quiet_keras_tuner() -> None:
-    """keras-tuner 1.4's `Parent.to_proto` prints each conditional scope's first value (a
-    left-over debug print) every time a space crosses gRPC; a module-level `print` shadows it."""
-    from keras_tuner.src.engine import conditions
-
-    conditions.print = lambda *args, **kwargs: None
+from src.search import kt_private
 
 
 class OracleServer:
@@ -24,15 +18,13 @@ class OracleServer:
         from concurrent import futures
 
         import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute import oracle_chief
 
-        _quiet_keras_tuner()
+        servicer, add_to_server, self._exit_chief = kt_private.oracle_service()
+        kt_private.quiet()
         self.oracle = oracle
-        self._exit_chief = oracle_chief.exit_chief
-        self.servicer = oracle_chief.OracleServicer(oracle)
+        self.servicer = servicer(oracle)
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, self.server)
+        add_to_server(self.servicer, self.server)
         try:
             bound = self.server.add_insecure_port(f"{host}:{port}")
         except RuntimeError:

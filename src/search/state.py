@@ -125,7 +125,6 @@ def install_safe_state_io() -> None:
     keras-tuner writes every state file with `keras_tuner.src.utils.save_json` in place, so a
     kill during a write leaves a truncated file that breaks the next start.
     """
-    from keras_tuner.src import utils as kt_utils
+    from src.search import kt_private
 
-    kt_utils.save_json = write_json_atomically
-    kt_utils.load_json = read_json_naming_the_file
+    kt_private.route_state_files(write_json_atomically, read_json_naming_the_file)

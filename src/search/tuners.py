@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
-from keras_tuner.src import config as kt_config
 
 from src import runtime
 from src.model import OBJECTIVE
 from src.reporting import plots
 from src.reporting.progress import JobProgress
+from src.search import kt_private
 from src.search.hypermodel import SoftmaxHyperModel
 from src.search.trials import NaNLossError, TrialTracking, report_trial_ended
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # keras-tuner prints the traceback of every failed trial; each failed trial run carries it in
 # MLflow instead (error.txt), and the job's summary lists the reasons.
-kt_config.DEBUG = False
+kt_private.quiet()
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 

@@ -1,0 +1,47 @@
+"""Every use of keras-tuner's private modules (`keras_tuner.src`), in one place.
+
+keras-tuner's public API (`import keras_tuner`) has no switch for its debug output, no hook for
+how it writes its state files, and no way to serve its oracle on an address of our choosing;
+each function below names what it needs and why. These modules may change in any release, so
+pyproject.toml pins keras-tuner to the version this was written against (1.4.8): check each
+function when raising the pin (tests/test_distributed.py, tests/test_resilience.py,
+tests/test_state.py exercise them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def quiet() -> None:
+    """keras-tuner prints the traceback of every failed trial (`config.DEBUG`); each failed
+    trial run carries it in MLflow instead (error.txt), and the job's summary lists the reasons.
+    keras-tuner 1.4's `Parent.to_proto` also prints each conditional scope's first value (a
+    left-over debug print) every time a space crosses gRPC; a module-level `print` shadows it."""
+    from keras_tuner.src import config
+    from keras_tuner.src.engine import conditions
+
+    config.DEBUG = False
+    conditions.print = lambda *args, **kwargs: None
+
+
+def route_state_files(save: Callable[[str, dict], object], load: Callable[[str], dict]) -> None:
+    """Make keras-tuner write and read its state files (oracle, trials, tuner) with `save` and
+    `load`: it calls `keras_tuner.src.utils.save_json`/`load_json` by module attribute."""
+    from keras_tuner.src import utils
+
+    utils.save_json = save
+    utils.load_json = load
+
+
+def oracle_service():
+    """keras-tuner's gRPC oracle service: (`OracleServicer` class, the function that adds it to
+    a grpc server, keras-tuner's condition for the chief to exit)."""
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    return (
+        oracle_chief.OracleServicer,
+        protos.get_service_grpc().add_OracleServicer_to_server,
+        oracle_chief.exit_chief,
+    )
