@@ -22,140 +22,16 @@ per sweep. The main arms compare the headline, sparse vs categorical cross-entro
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from src.config import ROOT
+from tools.bench_arms import Result, plain, sweep
 
 LOSSES = "loss=sparse,categorical"
-
-
-@dataclass
-class Result:
-    arm: str
-    wall: float  # seconds, whole process
-    peak_mb: float  # the largest process's peak resident memory
-    best_val: float
-    trial_epochs: int
-    train_images: int
-    exit_code: int = 0
-
-    @property
-    def per_trial_epoch(self) -> float:
-        return self.wall / max(self.trial_epochs, 1)
-
-    @property
-    def images_per_s(self) -> float:
-        return self.trial_epochs * self.train_images / self.wall
-
-
-def _run(argv: list[str], cwd: Path, log: Path) -> tuple[float, float, int]:
-    """Run a command; returns (wall seconds, peak RSS in MB, exit code).
-
-    `wait4` reports the largest resident size of the process and of the descendants it reaped,
-    so a joblib multirun's worker processes are covered.
-    """
-    started = time.perf_counter()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
-
-
-def _new_store(folder: Path) -> str:
-    from src.tracking import Tracker
-
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    Tracker(uri, "fashion_mnist")
-    return uri
-
-
-def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
-    folder = work / "plain"
-    folder.mkdir(parents=True)
-    uri = _new_store(folder)
-    argv = [
-        sys.executable,
-        "-m",
-        "tools.baseline",
-        "--trials",
-        str(trials),
-        "--epochs",
-        str(epochs),
-        "--batch-size",
-        "32",
-        "--tracking-uri",
-        uri,
-        "--dir",
-        str(folder / "kt"),
-        "--losses",
-        "sparse,categorical",
-    ]
-    if limit:
-        argv += ["--limit", str(limit)]
-    # From its own folder: autolog puts artifacts under the working folder's ./mlruns.
-    wall, peak, code = _run(argv, folder, folder / "log.txt")
-    lines = [line for line in (folder / "log.txt").read_text().splitlines() if line.startswith("{")]
-    if not lines or code != 0:
-        return Result("plain", wall, peak, float("nan"), 0, 0, code or 1)
-    out = json.loads(lines[-1])
-    return Result(
-        "plain",
-        wall,
-        peak,
-        out["best_val_accuracy"],
-        out["trials"] * epochs,
-        out["train_images"],
-        code,
-    )
-
-
-def sweep(work: Path, arm: str, overrides: list[str], tracked: bool = True) -> Result:
-    folder = work / arm
-    folder.mkdir(parents=True)
-    store = _new_store(folder) if tracked else f"sqlite:///{folder / 'mlflow.db'}"
-    out_dir = folder / "out"
-    multirun = any("," in o for o in overrides)
-    argv = [
-        sys.executable,
-        "-m",
-        "src.sweep",
-        *(["-m"] if multirun else []),
-        *overrides,
-        f"tracking.uri={store}",
-        f"hydra.run.dir={out_dir}",
-        f"hydra.sweep.dir={out_dir}",
-    ]
-    if not tracked:
-        argv.append("tracking=none")
-    wall, peak, code = _run(argv, ROOT, folder / "log.txt")
-    statuses = [json.loads(p.read_text()) for p in sorted(out_dir.rglob("job_status.json"))]
-    results = [s["result"] for s in statuses if s["status"] == "FINISHED"]
-    if not results or code != 0:
-        return Result(arm, wall, peak, float("nan"), 0, 0, code or 1)
-    return Result(
-        arm,
-        wall,
-        peak,
-        max(r["best_val_accuracy"] for r in results),
-        sum(r["trial_epochs"] for r in results),
-        results[0]["train_images"],
-        code,
-    )
 
 
 def table(results: list[Result]) -> str:
@@ -173,7 +49,7 @@ def table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark the sweep against the plain script.")
     parser.add_argument(
         "--long",
@@ -189,7 +65,60 @@ def main(argv: list[str] | None = None) -> int:
         help="main arms only (plain, sweep, untracked): a smoke test",
     )
     parser.add_argument("--keep", action="store_true", help="keep the arms' stores and logs")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _main_checks(a: Result, b: Result, c: Result, limit: int | None) -> list[tuple]:
+    # "Equal" accuracy: within one standard error of a validation accuracy measured on the
+    # validation images (10% of the training images); 4 images in 6,000 are noise, not a result.
+    n_val = round((limit or 60000) * 0.1)
+    se = math.sqrt(a.best_val * (1 - a.best_val) / n_val) if a.best_val == a.best_val else 0
+    print(f"standard error of a validation accuracy here: {se:.4f} ({n_val} images)")
+    return [
+        ("(a)/(b) plain / sweep wall time", a.wall / b.wall, ">= 5", a.wall / b.wall >= 5),
+        (
+            "best val_accuracy sweep - plain",
+            b.best_val - a.best_val,
+            f">= -{se:.4f}",
+            b.best_val - a.best_val >= -se,
+        ),
+        ("(b)/(c) tracking overhead", b.wall / c.wall, "<= 1.05", b.wall / c.wall <= 1.05),
+    ]
+
+
+def _secondary_checks(arm, work: Path, base: list[str], sub: list[str], a: Result, b: Result):
+    seq = arm(sweep(work, "sequential", [*base, LOSSES, "hydra/launcher=basic"]))
+    one = arm(sweep(work, "one-job", [*base, "loss=sparse"]))
+    rnd = arm(sweep(work, "random", [*sub, "tuner.max_trials=10", "train.epochs=9"]))
+    hb = arm(sweep(work, "hyperband", [*sub, "tuner=hyperband", "train.epochs=9"]))
+    m2 = arm(sweep(work, "mem-2", [*sub, "train.epochs=1", "tuner.max_trials=2"]))
+    m20 = arm(sweep(work, "mem-20", [*sub, "train.epochs=1", "tuner.max_trials=20"]))
+    return [
+        ("parallel / sequential jobs wall time", b.wall / seq.wall, "<= 1", b.wall <= seq.wall),
+        ("(a)/one-job: half of plain / one job", a.wall / 2 / one.wall, "(info)", True),
+        (
+            "hyperband / random trial-epochs",
+            hb.trial_epochs / rnd.trial_epochs,
+            "< 1",
+            hb.trial_epochs < rnd.trial_epochs,
+        ),
+        (
+            "best val_accuracy hyperband - random",
+            hb.best_val - rnd.best_val,
+            ">= -0.005",
+            hb.best_val - rnd.best_val >= -0.005,
+        ),
+        (
+            "peak memory 20 trials / 2 trials",
+            m20.peak_mb / m2.peak_mb,
+            "<= 1.10",
+            m20.peak_mb / m2.peak_mb <= 1.10,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     trials = args.trials or (10 if args.long else 4)
     epochs = args.epochs or (8 if args.long else 5)
     base = [f"tuner.max_trials={trials}", f"train.epochs={epochs}", "search.batch_size=32"]
@@ -197,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         base.append(f"data.limit={args.limit}")
     # Secondary comparisons run on a subset unless --long: they compare ratios, not absolutes.
     sub = [f"data.limit={args.limit or (60000 if args.long else 18000)}", "search.batch_size=32"]
-
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     print(
         f"benchmark: sparse and categorical, {trials} trials x {epochs} epochs each, batch 32, "
@@ -218,51 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     a = arm(plain(work, trials, epochs, args.limit))
     b = arm(sweep(work, "sweep", [*base, LOSSES]))
     c = arm(sweep(work, "untracked", [*base, LOSSES], tracked=False))
-    # "Equal" accuracy: within one standard error of a validation accuracy measured on the
-    # validation images (10% of the training images); 4 images in 6,000 are noise, not a result.
-    n_val = round((args.limit or 60000) * 0.1)
-    se = math.sqrt(a.best_val * (1 - a.best_val) / n_val) if a.best_val == a.best_val else 0
-    print(f"standard error of a validation accuracy here: {se:.4f} ({n_val} images)")
-    checks = [
-        ("(a)/(b) plain / sweep wall time", a.wall / b.wall, ">= 5", a.wall / b.wall >= 5),
-        (
-            "best val_accuracy sweep - plain",
-            b.best_val - a.best_val,
-            f">= -{se:.4f}",
-            b.best_val - a.best_val >= -se,
-        ),
-        ("(b)/(c) tracking overhead", b.wall / c.wall, "<= 1.05", b.wall / c.wall <= 1.05),
-    ]
+    checks = _main_checks(a, b, c, args.limit)
     if not args.quick:
-        seq = arm(sweep(work, "sequential", [*base, LOSSES, "hydra/launcher=basic"]))
-        one = arm(sweep(work, "one-job", [*base, "loss=sparse"]))
-        rnd = arm(sweep(work, "random", [*sub, "tuner.max_trials=10", "train.epochs=9"]))
-        hb = arm(sweep(work, "hyperband", [*sub, "tuner=hyperband", "train.epochs=9"]))
-        m2 = arm(sweep(work, "mem-2", [*sub, "train.epochs=1", "tuner.max_trials=2"]))
-        m20 = arm(sweep(work, "mem-20", [*sub, "train.epochs=1", "tuner.max_trials=20"]))
-        checks += [
-            ("parallel / sequential jobs wall time", b.wall / seq.wall, "<= 1", b.wall <= seq.wall),
-            ("(a)/one-job: half of plain / one job", a.wall / 2 / one.wall, "(info)", True),
-            (
-                "hyperband / random trial-epochs",
-                hb.trial_epochs / rnd.trial_epochs,
-                "< 1",
-                hb.trial_epochs < rnd.trial_epochs,
-            ),
-            (
-                "best val_accuracy hyperband - random",
-                hb.best_val - rnd.best_val,
-                ">= -0.005",
-                hb.best_val - rnd.best_val >= -0.005,
-            ),
-            (
-                "peak memory 20 trials / 2 trials",
-                m20.peak_mb / m2.peak_mb,
-                "<= 1.10",
-                m20.peak_mb / m2.peak_mb <= 1.10,
-            ),
-        ]
-
+        checks += _secondary_checks(arm, work, base, sub, a, b)
     print("\n" + table(results) + "\n")
     for name, value, target, ok in checks:
         verdict = "" if target == "(info)" else ("met" if ok else "NOT met")
