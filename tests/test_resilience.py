@@ -4,7 +4,6 @@ A sweep subprocess is watched through a read-only SQLite connection (opening the
 MLflow from here would itself create tables), interrupted mid-trial, and rerun.
 """
 
-import json
 import os
 import signal
 import sqlite3
@@ -219,15 +218,6 @@ def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
     assert job_runs(store)[0].info.status == "FINISHED"  # the old run is left as it was
     fresh = run_cli("src.sweep", *TINY, f"tracking.uri={store}", "train.resume=false")
     assert fresh.returncode == 0, fresh.stderr[-2000:]
-
-
-def test_state_writes_are_atomic(tmp_path):
-    path = tmp_path / "oracle.json"
-    state.write_json_atomically(path, {"trials": 1})
-    with pytest.raises(TypeError):
-        state.write_json_atomically(path, {"trials": object()})  # fails half way
-    assert json.loads(path.read_text()) == {"trials": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["oracle.json"]
 
 
 def test_failing_trials_are_recorded_and_a_failed_job_does_not_poison_the_next(store):
