@@ -10,16 +10,12 @@ from helpers import (
     ROOT,
     TINY,
     assert_each_trial_once,
-    compose,
     job_and_trial_runs,
     mlflow_client,
     run_cli,
     run_tiny_headline,
     wait_until,
 )
-
-from src.config import ConfigError
-from src.errors import DistributedError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -150,22 +146,6 @@ def test_the_chief_killed_and_restarted_resumes_the_search(store, tmp_path):
     assert_each_trial_once(trials, 4)
     for trial_id in done_before:  # completed trials were not trained again
         assert sum(t.data.tags["trial_id"] == trial_id for t in trials) == 1
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field"),
-    [
-        (["distributed.role=worker"], "distributed.chief"),
-        (["distributed.role=worker", "distributed.chief=nohost"], "distributed.chief"),
-        (["distributed.role=boss"], "distributed.role"),
-        (["distributed.workers=-1"], "distributed.workers"),
-    ],
-)
-def test_bad_distributed_settings_are_refused(overrides, field):
-    from src import config
-
-    with pytest.raises((ConfigError, DistributedError), match=field):
-        config.validate(compose(*overrides))
 
 
 def test_a_worker_without_its_chief_says_so(store, tmp_path):
