@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data sweep test bench lint format ui export serve screenshots clean
+.PHONY: setup data sweep test test-fast bench lint format ui export serve screenshots clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ sweep: data
 
 test: data
 	$(PY) -m pytest
+
+# The unit layer (under a minute): no training, no sweeps, no processes; `make test` runs all.
+test-fast: data
+	$(PY) -m pytest -m "not slow"
 
 # The sweep against the plain keras-tuner + MLflow script (~8 min); BENCH_ARGS=--long for the
 # default sweep's budget.

@@ -47,6 +47,18 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_KERAS_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _unit_tests_do_not_train(request, monkeypatch):
+    """The fast layer (`-m "not slow"`) must not train: `fit` fails any test not marked slow."""
+    if request.node.get_closest_marker("slow") is None:
+        import keras
+
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} trains a model: mark it slow")
+
+        monkeypatch.setattr(keras.Model, "fit", refuse)
+
+
 @pytest.fixture
 def fashion_dir() -> Path:
     """A folder with the real Fashion-MNIST files (the suite needs them: `make data`)."""

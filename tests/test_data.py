@@ -141,6 +141,7 @@ def test_one_hot_labels_come_from_the_same_arrays():
     np.testing.assert_array_equal(one_hot.argmax(axis=1), ds.labels("train", one_hot=False))
 
 
+@pytest.mark.slow  # a process of its own
 def test_cli_reports_a_missing_data_dir_in_one_line(tmp_path):
     result = run_cli("src.data", f"data.dir={tmp_path}")
     assert result.returncode == 2

@@ -63,6 +63,7 @@ def _one_epoch(loss, dataset):
     return history.history
 
 
+@pytest.mark.slow  # trains
 def test_sparse_and_categorical_give_the_same_loss_after_an_epoch(small):
     sparse = _one_epoch("sparse", small)
     categorical = _one_epoch("categorical", small)

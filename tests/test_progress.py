@@ -5,6 +5,10 @@ import json
 
 from src.reporting import progress
 
+# The display's own thread would draw at moments of its choosing; this interval keeps it
+# waiting until `stop`, so every drawing is one the test asked for.
+NEVER = 3600.0
+
 
 class Terminal(io.StringIO):
     def isatty(self):
@@ -34,13 +38,14 @@ def test_plain_lines_when_not_a_terminal(tmp_path):
     _job(tmp_path / "0", "loss=sparse")
     second = _job(tmp_path / "1", "loss=categorical")
     out = io.StringIO()
-    display = progress.Display("auto", stream=out)
+    display = progress.Display("auto", stream=out, interval=NEVER)
     assert display.mode == "lines"
     display.watch(tmp_path)
     display.render()
     display.render()  # nothing changed: no new lines
+    assert len(out.getvalue().splitlines()) == 2
     second.trial_ended(failed=True, best_val_accuracy=None, best="")
-    display.stop()
+    display.stop()  # draws the final state once
     lines = out.getvalue().splitlines()
     assert len(lines) == 3 and all(line.startswith("[progress] ") for line in lines)
     assert "1 failed" in lines[-1] and "\x1b[" not in out.getvalue()
@@ -51,16 +56,18 @@ def test_live_redraws_one_line_per_job_in_place(tmp_path, monkeypatch):
     _job(tmp_path / "0", "loss=sparse")
     _job(tmp_path / "1", "loss=categorical")
     out = Terminal()
-    display = progress.Display("auto", stream=out)
+    display = progress.Display("auto", stream=out, interval=NEVER)
     assert display.live
     display.watch(tmp_path)
     display.render()
     display.render()
-    display.stop()
+    display.stop()  # a third, final drawing
     text = out.getvalue()
-    # rich backs up over the two job lines (erase, one line up, erase), then redraws them
-    assert text.count("\x1b[2K\x1b[1A\x1b[2K") >= 2
-    assert text.count("loss=categorical") >= 3
+    # Every drawing shows both jobs once; each one after the first backs up over the two job
+    # lines first (rich: erase, one line up, erase), so the lines are redrawn in place.
+    drawings = text.count("loss=sparse")
+    assert drawings == text.count("loss=categorical") >= 3
+    assert text.count("\x1b[2K\x1b[1A\x1b[2K") == drawings - 1
 
 
 def test_off_is_quiet(tmp_path):

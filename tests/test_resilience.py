@@ -70,6 +70,26 @@ def running_trial(uri: str, trial_id: str, min_epochs: int = 1):
     return (row[0], epochs) if epochs >= min_epochs else None
 
 
+def jobs_mid_trial(uri: str) -> set[str] | None:
+    """The parent (job) run ids of RUNNING trial runs that have logged an epoch."""
+    path = db_path(uri)
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            rows = db.execute(
+                "SELECT DISTINCT p.value FROM runs r "
+                "JOIN tags p ON p.run_uuid = r.run_uuid AND p.key = 'mlflow.parentRunId' "
+                "JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'run_kind' "
+                "AND k.value = 'trial' "
+                "WHERE r.status = 'RUNNING' AND EXISTS (SELECT 1 FROM metrics m "
+                "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy')"
+            ).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    return {parent for (parent,) in rows}
+
+
 def trial_runs(uri):
     return [r for r in all_runs(uri) if r.data.tags.get("run_kind") == "trial"]
 
@@ -161,13 +181,22 @@ def test_ctrl_c_stops_parallel_jobs_cleanly_and_they_resume(store, tmp_path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_until(lambda: running_trial(store, "1"))
+    # Both jobs are in the middle of a trial (an epoch of each logged), so both must stop.
+    parents = wait_until(lambda: (p := jobs_mid_trial(store)) and len(p) == 2 and p)
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     output = (tmp_path / "first.log").read_text()
     assert "2 job(s), 0 failed, 2 interrupted" in output and "Traceback" not in output
     assert not [r for r in all_runs(store) if r.info.status == "RUNNING"]
-    assert all(j.info.status == "KILLED" for j in job_runs(store))
+    jobs = job_runs(store)
+    assert {j.info.run_id for j in jobs} == parents
+    assert all(j.info.status == "KILLED" for j in jobs)
+    for parent in parents:  # each job's trial in progress was cut short by the interrupt
+        assert [
+            t.data.tags["killed_by"]
+            for t in trial_runs(store)
+            if t.data.tags["mlflow.parentRunId"] == parent and t.info.status == "KILLED"
+        ] == ["interrupt"]
 
     again = run_cli("src.sweep", *args)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -203,6 +232,55 @@ def test_resume_false_starts_afresh(tiny, store):
     assert {j.data.tags["sweep_id"] for j in jobs} == {"a", "b"}
 
 
+def test_a_trial_recorded_but_not_saved_by_keras_tuner_is_not_trained_again(tiny, store, tmp_path):
+    """The process died after MLflow closed a trial's run FINISHED and before keras-tuner
+    saved the trial as ended: the rerun takes the recorded result instead of training it
+    again, and records nothing twice."""
+    from src.job import JobContext, run_sweep
+
+    cfg = tiny()
+    run_sweep(cfg, JobContext(sweep_id="a"))
+    project = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg))
+    # keras-tuner's files as they stand between the end of `run_trial` and `end_trial`
+    # (oracle.py): the last trial still RUNNING, with no metrics reported, ongoing for the
+    # tuner, not in the end order, its run not counted.
+    oracle = json.loads((project / "oracle.json").read_text())
+    last = oracle["end_order"].pop()
+    oracle["ongoing_trials"] = {"tuner0": last}
+    oracle["run_times"].pop(last)
+    state.write_json_atomically(project / "oracle.json", oracle)
+    trial_file = project / f"trial_{last}" / "trial.json"
+    saved = json.loads(trial_file.read_text())
+    assert saved["status"] == "COMPLETED"
+    state.write_json_atomically(
+        trial_file,
+        {**saved, "status": "RUNNING", "score": None, "best_step": 0, "metrics": {"metrics": {}}},
+    )
+    checkpoint = project / f"trial_{last}" / "checkpoint.weights.h5"
+    trained_at = checkpoint.stat().st_mtime_ns
+    client = mlflow_client(store)
+    (job,) = job_runs(store)
+    client.update_run(job.info.run_id, status="RUNNING")  # a dead process closes nothing
+    before = {t.info.run_id: t for t in trial_runs(store)}
+    recorded = next(t for t in before.values() if t.data.tags["trial_id"] == last)
+    history = client.get_metric_history(recorded.info.run_id, "val_accuracy")
+
+    again = run_cli("src.sweep", *TINY, f"tracking.uri={store}", f"hydra.run.dir={tmp_path}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    trials = trial_runs(store)
+    assert_each_trial_once(trials, 2)
+    assert {t.info.run_id for t in trials} == set(before)  # no new run: nothing trained
+    assert checkpoint.stat().st_mtime_ns == trained_at  # keras-tuner did not train it either
+    assert client.get_metric_history(recorded.info.run_id, "val_accuracy") == history
+    # keras-tuner now holds the trial as ended, scored with what MLflow recorded.
+    resaved = json.loads(trial_file.read_text())
+    assert resaved["status"] == "COMPLETED"
+    assert resaved["score"] == pytest.approx(recorded.data.metrics["best_val_accuracy"])
+    assert json.loads((project / "oracle.json").read_text())["end_order"][-1] == last
+    (job_again,) = job_runs(store)
+    assert job_again.info.run_id == job.info.run_id and job_again.info.status == "FINISHED"
+
+
 def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
     from src.job import JobContext, run_sweep
 
@@ -219,15 +297,6 @@ def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
     assert job_runs(store)[0].info.status == "FINISHED"  # the old run is left as it was
     fresh = run_cli("src.sweep", *TINY, f"tracking.uri={store}", "train.resume=false")
     assert fresh.returncode == 0, fresh.stderr[-2000:]
-
-
-def test_state_writes_are_atomic(tmp_path):
-    path = tmp_path / "oracle.json"
-    state.write_json_atomically(path, {"trials": 1})
-    with pytest.raises(TypeError):
-        state.write_json_atomically(path, {"trials": object()})  # fails half way
-    assert json.loads(path.read_text()) == {"trials": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["oracle.json"]
 
 
 def test_failing_trials_are_recorded_and_a_failed_job_does_not_poison_the_next(store):
@@ -306,18 +375,40 @@ def test_missing_data_and_unreachable_store_are_refused_at_start(tmp_path):
 
 
 def test_two_sweeps_at_once_on_a_brand_new_store(store, tmp_path):
+    # Trials of a few seconds, so that the two searches surely run at the same time.
+    budget = (*TINY, "data.limit=6000", "train.epochs=3")
     procs = [
-        start(*TINY, f"loss={loss}", f"tracking.uri={store}", log_path=tmp_path / f"{loss}.log")
+        start(*budget, f"loss={loss}", f"tracking.uri={store}", log_path=tmp_path / f"{loss}.log")
         for loss in ("sparse", "categorical")
     ]
-    same = start(*TINY, "loss=sparse", f"tracking.uri={store}", log_path=tmp_path / "same.log")
-    for proc in [*procs, same]:
-        assert proc.wait(timeout=300) == 0, (tmp_path / "sparse.log").read_text()[-2000:]
+    same = start(*budget, "loss=sparse", f"tracking.uri={store}", log_path=tmp_path / "same.log")
+    for proc, name in zip([*procs, same], ["sparse", "categorical", "same"], strict=True):
+        assert proc.wait(timeout=300) == 0, (tmp_path / f"{name}.log").read_text()[-2000:]
     jobs = job_runs(store)
-    # The identical third command waited for the first and found its search done.
     assert sorted(j.data.params["loss"] for j in jobs) == ["categorical", "sparse"]
-    assert len(trial_runs(store)) == 4
+    trials = trial_runs(store)
+    assert len(trials) == 4
     assert all(r.info.status == "FINISHED" for r in all_runs(store))
+    # They overlapped: each search's trials began before the other's had all ended (trial runs
+    # are only written by the two searches; the job runs were reopened by the third command).
+    spans = {}
+    for job in jobs:
+        mine = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
+        assert len(mine) == 2
+        spans[job.data.params["loss"]] = (
+            min(t.info.start_time for t in mine),
+            max(t.info.end_time for t in mine),
+        )
+    (start_a, end_a), (start_b, end_b) = spans.values()
+    assert start_a < end_b and start_b < end_a, spans
+    # The identical third command and the first met at the search's lock: one waited for the
+    # other, then found the search done (no trial runs of its own above).
+    waited = [
+        name
+        for name in ("sparse", "same")
+        if "is running this search; waiting for it" in (tmp_path / f"{name}.log").read_text()
+    ]
+    assert len(waited) == 1, waited
 
 
 def test_parallel_jobs_with_the_joblib_launcher_log_every_trial(store, tmp_path):

@@ -1,7 +1,12 @@
 """Tuner state is keyed by what defines the search, so a changed config never reuses it."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
-from helpers import compose
+from helpers import ROOT, compose
 
 from src.search import state
 from src.tracking import store_dir
@@ -13,8 +18,33 @@ def key(*overrides):
     return state.search_key(compose(*BASE, *overrides))
 
 
-def test_key_is_stable():
-    assert key() == key()
+# Prints the default config's search key, in a process of its own.
+KEY_SNIPPET = f"""
+import sys
+sys.path.insert(0, "tests")
+from helpers import compose
+from src.search import state
+print(state.search_key(compose(*{BASE!r})))
+"""
+
+
+@pytest.mark.slow  # two processes of their own
+def test_key_is_stable_across_processes():
+    """Two fresh interpreters (each its own string-hash seed) and this one agree on the key."""
+    keys = []
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", KEY_SNIPPET],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        keys.append(result.stdout.strip().splitlines()[-1])
+    assert keys[0] == keys[1] == key()
+    assert len(keys[0]) == 12 and int(keys[0], 16) >= 0
 
 
 @pytest.mark.parametrize(
@@ -57,3 +87,12 @@ def test_state_lives_beside_a_sqlite_store():
     cfg = compose(*BASE)
     assert state.tuner_root(cfg) == store_dir(cfg.tracking.uri) / "tuner"
     assert state.tuner_root(compose(*BASE, "tuner.dir=/tmp/t")).as_posix() == "/tmp/t"
+
+
+def test_state_writes_are_atomic(tmp_path):
+    path = tmp_path / "oracle.json"
+    state.write_json_atomically(path, {"trials": 1})
+    with pytest.raises(TypeError):
+        state.write_json_atomically(path, {"trials": object()})  # fails half way
+    assert json.loads(path.read_text()) == {"trials": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["oracle.json"]

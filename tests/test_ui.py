@@ -3,7 +3,7 @@
 import shutil
 
 import pytest
-from helpers import ROOT, job_and_trial_runs, mlflow_client, run_tiny_headline
+from helpers import job_and_trial_runs, mlflow_client, run_tiny_headline
 
 from tools import ui
 
@@ -11,7 +11,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.mark.skipif(not shutil.which(ui.CHROMIUM), reason="Debian's chromium is not installed")
-def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path):
+def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # what `mlflow ui` writes beside itself stays in tmp_path
     run_tiny_headline(store, tmp_path)
     jobs, trials = job_and_trial_runs(store)
     experiment = mlflow_client(store).get_experiment(jobs[0].info.experiment_id)
@@ -24,7 +25,4 @@ def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path):
 
     assert len(shown) == len(trials) == 4  # both jobs expanded: 2 trial runs each
     assert all("trial-" in text for text in shown)
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    kept = ROOT / "outputs" / "ui-test"  # next to the test run's outputs, for a look
-    kept.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(screenshot, kept / "mlflow_ui.png")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # kept in tmp_path for a look

@@ -1,0 +1,68 @@
+"""`release_trial`'s claim: without it TensorFlow's gradient registry and eager functions grow
+with every trained model; with it they come back to where the trial started. Entries are
+counted, not memory, so the check is deterministic."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from src import runtime
+from src.runtime import tf as runtime_tf
+
+pytestmark = pytest.mark.slow  # trains (tiny models on 64 images)
+
+TRIALS = 3
+
+
+@pytest.fixture(scope="module")
+def tiny_trial():
+    runtime.import_tensorflow()
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    y = np.arange(64) % 10
+
+    def train_one():
+        # A plain Keras softmax classifier (not the project's builder, whose parameters are
+        # the search space's business): what TensorFlow keeps comes from the traced steps.
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28)),
+                keras.layers.Flatten(),
+                keras.layers.Rescaling(1 / 255),
+                keras.layers.Dense(8, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=32, epochs=1, validation_data=(x, y), verbose=0)
+
+    return train_one
+
+
+def registries():
+    gradients, ctx = runtime_tf._registries()
+    assert gradients is not None, "TensorFlow's internals moved: release_trial does nothing"
+    return set(gradients), set(ctx.list_function_names())
+
+
+def test_released_trials_leave_nothing_and_unreleased_ones_pile_up(tiny_trial):
+    tiny_trial()  # one-time registrations of the first model happen outside the count
+    for _ in range(TRIALS):
+        snapshot = runtime.trial_snapshot()
+        tiny_trial()
+        assert registries() != snapshot  # the trial did register something...
+        runtime.release_trial(snapshot)
+        gradients, functions = registries()
+        assert gradients == snapshot[0]  # ...and all of it is gone again
+        assert functions <= snapshot[1]
+
+    grown = [registries()]
+    for _ in range(TRIALS):
+        tiny_trial()
+        grown.append(registries())
+    # Without the release, both registries grow with every model: what the release prevents.
+    for before, after in itertools.pairwise(grown):
+        assert len(after[0]) > len(before[0]) and len(after[1]) > len(before[1])
