@@ -430,3 +430,26 @@ def test_parallel_jobs_with_the_joblib_launcher_log_every_trial(store, tmp_path)
     for trial in trials:
         assert trial.info.status == "FINISHED"
         assert len(client.get_metric_history(trial.info.run_id, "val_loss")) == 3
+
+
+def test_a_signal_whose_interrupt_was_swallowed_still_stops_training():
+    """A KeyboardInterrupt raised inside a finalizer is lost ("Exception ignored"); the next
+    batch stops training all the same."""
+    import keras
+    import numpy as np
+
+    from src.runtime import signals
+    from src.search.tuners import StopOnSignal
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = np.zeros((64, 4), "float32"), np.zeros(64, "int32")
+    batches = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
+    signals._received = signal.SIGINT  # as if the handler ran and its raise was swallowed
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, y, batch_size=8, epochs=3, callbacks=[counter, StopOnSignal()], verbose=0)
+    finally:
+        signals._received = None
+    assert len(batches) == 1  # stopped after the first batch, not after 24

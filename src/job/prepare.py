@@ -81,6 +81,8 @@ def prepare(plan: Plan) -> PreparedJob:
 def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     import keras
 
+    from src.search.tuners import StopOnSignal
+
     one_hot = cfg.loss.name == "categorical"
     # keras-tuner and Keras call gc.collect() several times per trial to free the last model;
     # each call walked every object TensorFlow, MLflow and the data had created (0.4 s each,
@@ -94,7 +96,7 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
             validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
             epochs=cfg.train.epochs,
             validation_batch_size=cfg.train.eval_batch_size,
-            callbacks=[keras.callbacks.TerminateOnNaN()],
+            callbacks=[keras.callbacks.TerminateOnNaN(), StopOnSignal()],
             verbose=0,
         )
     except KeyboardInterrupt:

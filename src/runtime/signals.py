@@ -100,6 +100,18 @@ def job_in_this_process() -> Iterator[None]:
         _job_here = False
 
 
+def check() -> None:
+    """Raise the interrupt a signal asked for, if it has not stopped this process's job yet.
+
+    Python runs a signal handler between two bytecodes of the main thread, wherever that is;
+    when it is inside a finalizer (SQLAlchemy's `InstanceState._cleanup`, seen in a joblib
+    worker), the KeyboardInterrupt is printed as "Exception ignored" and lost, and the job would
+    train to its end. The training loop calls this after every batch (`StopOnSignal`).
+    """
+    if _received is not None and (_sweep is None or _job_here):
+        raise Interrupted("SIGTERM") if _received == signal.SIGTERM else KeyboardInterrupt
+
+
 def received() -> int | None:
     """The signal that asked this process to stop, if any."""
     return _received

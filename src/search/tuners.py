@@ -14,12 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras
 import keras_tuner as kt
 
 from src import runtime
 from src.model import OBJECTIVE
 from src.reporting import plots
 from src.reporting.progress import JobProgress
+from src.runtime import signals
 from src.search import kt_private
 from src.search.hypermodel import SoftmaxHyperModel
 from src.search.trials import NaNLossError, TrialTracking, report_trial_ended
@@ -147,6 +149,18 @@ class TrackedTuner:
         metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
         metrics["epoch_time"] = seconds
         self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stops training at the next batch once Ctrl-C or SIGTERM arrived, even if the interrupt
+    the signal raised was swallowed by a finalizer (src/runtime/signals.py). Stateless, so
+    keras-tuner's per-trial deep copy is harmless."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        signals.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        signals.check()
 
 
 class RandomSearch(TrackedTuner, kt.RandomSearch):
