@@ -38,6 +38,8 @@ def one_line(exc: BaseException) -> str | None:
             group, option = missing.rsplit("/", 1)
             return f"{group}: {option!r} is not an option; choose one of {', '.join(exc.options)}"
         return str(exc).strip().splitlines()[0]
+    if isinstance(exc, OverrideParseException) and (hint := _range_hint(str(exc))):
+        return hint
     if isinstance(exc, ConfigCompositionException | OverrideParseException):
         cause = exc.__cause__
         if isinstance(cause, OmegaConfBaseException) and cause.full_key:
@@ -54,6 +56,26 @@ def one_line(exc: BaseException) -> str | None:
         return " ".join(lines[:2])
     if isinstance(exc, OmegaConfBaseException) and exc.full_key:
         return f"{exc.full_key}: {(exc.msg or str(exc)).strip().splitlines()[0]}"
+    return None
+
+
+def _range_hint(message: str) -> str | None:
+    """A search range written the old way (`int(32, 512, step=32)`, which Hydra reads as its
+    own int() cast) or split by the shell (`int 32..512` unquoted)."""
+    import re
+
+    old = re.search(r"override '([\w.]+)=(int|float)\(", message)
+    if old:
+        key, kind = old.groups()
+        return (
+            f"{key}: Hydra reads {kind}(...) as its own cast; write a range as "
+            f"'{key}={kind} MIN..MAX' (quoted), e.g. 'search.hidden_units=int 32..512 step 32'"
+        )
+    if re.search(r"\d\.\.[-\d]", message):
+        return (
+            "a search range has spaces: quote the whole override, e.g. "
+            "'search.hidden_units=int 32..512 step 32'"
+        )
     return None
 
 

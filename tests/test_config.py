@@ -147,3 +147,18 @@ def test_the_typed_config_carries_enums_and_no_dictconfig():
     typed = plan(compose("loss=categorical")).cfg
     assert isinstance(typed, Config) and typed.loss.name is Loss.categorical
     assert typed.loss.name == "categorical" and isinstance(typed.search, dict)
+
+
+@pytest.mark.parametrize(
+    "overrides,start",
+    [
+        (["search.hidden_units=int(32,512,step=32)"], "search.hidden_units: Hydra reads int(...)"),
+        (["search.hidden_units=int", "32..512"], "a search range has spaces: quote"),
+    ],
+)
+def test_a_range_unquoted_or_in_the_old_syntax_gets_the_fix(overrides, start):
+    from src import cli
+
+    with pytest.raises(Exception) as err:
+        compose(*overrides)
+    assert cli.one_line(err.value).startswith(start)
