@@ -47,16 +47,25 @@ def one_line(exc: BaseException) -> str | None:
             if cause.full_key.startswith("search.") and "Cannot merge" in reason:
                 key = cause.full_key
                 return (
-                    f"{key}: is a table in the config, which a list or range cannot be merged "
-                    f"into; set one row ({key}.adam=[...]) or replace it whole: "
-                    f"'~{key}' '+{key}=[...]'"
+                    f"{key}: the config has a mapping here (a table per value, or a range "
+                    f"written as a mapping), which a list cannot be merged into; replace it "
+                    f"whole: '~{key}' '+{key}=[...]', or set one row of a table: {key}.ROW=[...]"
                 )
+            if cause.full_key in _MOVED:
+                return f"{cause.full_key}: moved to {_MOVED[cause.full_key]}"
             return f"{cause.full_key}: {reason}"
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
         return " ".join(lines[:2])
     if isinstance(exc, OmegaConfBaseException) and exc.full_key:
         return f"{exc.full_key}: {(exc.msg or str(exc)).strip().splitlines()[0]}"
     return None
+
+
+# Settings that moved, with where they went: a user's old command gets the new name.
+_MOVED = {
+    "train.batch_size": "search.batch_size (searchable like any hyperparameter: "
+    "search.batch_size=64 or search.batch_size=[64,128])",
+}
 
 
 def _range_hint(message: str) -> str | None:

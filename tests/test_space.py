@@ -125,3 +125,68 @@ def test_searched_and_log_scaled_names():
     sp = parse(hidden_units="int 32..64", learning_rate="float 1e-4..1e-2 log", layers=[1, 2])
     assert sp.searched() == ["hidden_units", "layers", "learning_rate"]
     assert sp.log_scaled() == {"learning_rate"}
+
+
+def test_a_table_is_searched_only_if_the_rows_in_use_vary():
+    table = {"by": "optimizer", "adam": 0.001, "sgd": "float 1e-3..0.5 log"}
+    alone = parse(optimizer="adam", learning_rate=table)
+    assert alone.searched() == [] and alone.log_scaled() == set()  # sgd's row is never used
+    both = parse(optimizer=["adam", "sgd"], learning_rate=table)
+    assert both.searched() == ["optimizer", "learning_rate"]
+    assert both.log_scaled() == {"learning_rate"}
+
+
+def test_a_family_is_refused_when_a_search_could_not_draw_its_arguments():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Maybe:
+        width: int | None = None
+
+        def features(self, x):
+            return x
+
+    @dataclass(frozen=True)
+    class Clash:
+        learning_rate: float = 0.1
+
+        def features(self, x):
+            return x
+
+    with pytest.raises(ConfigError, match=r"^model._target_: Maybe.width is typed"):
+        searchable(Maybe, "maybe")
+    with pytest.raises(ConfigError, match=r"clashes with the training step"):
+        searchable(Clash, "clash")
+
+
+def test_spelling_does_not_change_the_search_key():
+    from helpers import compose
+
+    from src.search import state
+
+    keys = {
+        state.search_key(compose(*o))
+        for o in (
+            ["search.l2=0"],
+            ["search.l2=0.0"],
+            ["search.hidden_units={int: [32, 512], step: 32}"],
+        )
+    }
+    assert len(keys) == 1
+    assert state.search_key(compose("search.l2=0.001")) not in keys
+
+
+def test_export_reads_the_hyperparameters_of_trials_recorded_before_jobs_listed_them():
+    from src.tracking.queries import _own
+
+    job_settings = {"loss", "data", "tuner", "epochs", "batch_size", "seed", "search_space"}
+    trial = {
+        "hidden_units": "64",
+        "optimizer": "sgd",
+        "learning_rate_sgd": "0.1",
+        "learning_rate": "0.1",
+        "tuner/epochs": "2",
+        "loss": "sparse",
+        "batch_size": "32",
+    }
+    assert _own(trial, job_settings) == ["hidden_units", "optimizer", "learning_rate"]

@@ -8,6 +8,7 @@ YAML file. The builder never sees keras-tuner's `hp`.
 
 from __future__ import annotations
 
+from dataclasses import is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from src.errors import ConfigError
@@ -36,16 +37,38 @@ def family_class(target: str) -> type:
         raise ConfigError(
             f"model._target_: cannot import {target!r}; name a dataclass like src.model.mlp.MLP"
         ) from None
-    if not callable(getattr(cls, "features", None)):
+    if not (is_dataclass(cls) and callable(getattr(cls, "features", None))):
         raise ConfigError(
-            f"model._target_: {target} has no features(x) method; see src/model/mlp.py"
+            f"model._target_: {target} is not a dataclass with a features(x) method; "
+            "see src/model/mlp.py"
         )
     return cls
 
 
+# Settings every trial run records beside its hyperparameters: no argument may take these names.
+RESERVED = frozenset({"loss", "model", "data", "data_limit", "tuner", "epochs", "seed"})
+
+
 def searchable(family: type, family_name: str) -> dict[str, Argument]:
-    """Every argument a search may vary: the family's, then the training step's."""
-    return {**arguments_of(family, family_name), **arguments_of(Training, "training")}
+    """Every argument a search may vary: the family's, then the training step's.
+
+    Raises:
+        ConfigError: the family declares an argument of a type a search cannot draw, or one
+            whose name the training step or a trial's settings already use.
+    """
+    own, training = arguments_of(family, family_name), arguments_of(Training, "training")
+    for name, argument in own.items():
+        if argument.type not in (int, float, str, bool):
+            raise ConfigError(
+                f"model._target_: {family.__name__}.{name} is typed {argument.type}; a "
+                "searchable argument is an int, float, str or bool"
+            )
+        if name in training or name in RESERVED:
+            where = "the training step" if name in training else "a trial setting"
+            raise ConfigError(
+                f"model._target_: {family.__name__}.{name} clashes with {where}; rename it"
+            )
+    return {**own, **training}
 
 
 def split_values(family: type, values: dict[str, Any]) -> tuple[Any, Training]:

@@ -22,7 +22,9 @@ def sample(hp: Any, space: Space) -> dict[str, Any]:
     """Declare the space on `hp`; returns the trial's value of every searchable argument (its
     default where the space does not mention it), typed as the builder takes them."""
     values: dict[str, Any] = {}
-    for name, spec in space.entries.items():
+    # Tables after the entries they depend on: keras-tuner needs the parent declared first.
+    ordered = sorted(space.entries.items(), key=lambda item: isinstance(item[1], Table))
+    for name, spec in ordered:
         if not isinstance(spec, Table):
             values[name] = declare(hp, name, spec)
             continue

@@ -69,22 +69,41 @@ class Space:
     arguments: dict[str, Argument]
 
     def searched(self) -> list[str]:
-        """The names this space varies (the rest are fixed), in declaration order."""
-        return [name for name, spec in self.entries.items() if _varies(spec)]
+        """The names this space varies (the rest are fixed), in the order they were given."""
+        return [
+            name
+            for name in self.entries
+            if any(map(_varies, self.used(name))) or self._varies_by_row(name)
+        ]
+
+    def used(self, name: str) -> list:
+        """The specs of an entry that trials can draw from: a table's rows for the values its
+        parent can take (rows for other values are checked, never used)."""
+        spec = self.entries[name]
+        if not isinstance(spec, Table):
+            return [spec]
+        chosen = {str(v) for v in values_of(self.entries[spec.by])}
+        return [row for key, row in spec.specs.items() if key in chosen]
+
+    def _varies_by_row(self, name: str) -> bool:
+        """A table whose fixed rows differ: the value changes with its parent's."""
+        rows = self.used(name)
+        return (
+            isinstance(self.entries[name], Table)
+            and not any(map(_varies, rows))
+            and len({repr(r) for r in rows}) > 1
+        )
 
     def log_scaled(self) -> set[str]:
         """Names sampled on a log scale: their plots use a log axis."""
-        found = set()
-        for name, spec in self.entries.items():
-            specs = spec.specs.values() if isinstance(spec, Table) else [spec]
-            if any(isinstance(s, Range) and s.sampling != "linear" for s in specs):
-                found.add(name)
-        return found
+        return {
+            name
+            for name in self.entries
+            if any(isinstance(s, Range) and s.sampling != "linear" for s in self.used(name))
+        }
 
 
 def _varies(spec: Spec) -> bool:
-    if isinstance(spec, Table):
-        return len(spec.specs) > 1 or any(_varies(s) for s in spec.specs.values())
     return not isinstance(spec, Fixed)
 
 
@@ -115,9 +134,7 @@ def parse_space(search: Mapping[str, Any], arguments: Mapping[str, Argument]) ->
     for name, spec in entries.items():
         if isinstance(spec, Table):
             _check_table(f"search.{name}", spec, entries, arguments)
-    # Tables after the entries they depend on: keras-tuner needs the parent declared first.
-    ordered = dict(sorted(entries.items(), key=lambda item: isinstance(item[1], Table)))
-    return Space(ordered, dict(arguments))
+    return Space(entries, dict(arguments))
 
 
 def _parse_entry(where: str, raw: Any, argument: Argument, allow_table: bool = False) -> Spec:

@@ -41,7 +41,7 @@ def search_definition(cfg) -> dict:
         "data": {k: container["data"][k] for k in _DATA_KEYS},
         "loss": container["loss"]["name"],
         "model": container["model"],
-        "search": container["search"],
+        "search": _parsed_search(container["search"], container["model"]),
         "tuner": tuner,
         "train": {k: container["train"][k] for k in _TRAIN_KEYS},
         "tracking": {
@@ -49,6 +49,21 @@ def search_definition(cfg) -> dict:
             "experiment": container["tracking"]["experiment"],
             "enabled": container["tracking"]["enabled"],
         },
+    }
+
+
+def _parsed_search(search: dict, model: dict) -> dict:
+    """The search space as parsed, not as spelt: `l2=0` and `l2=0.0`, a range as text or as a
+    mapping, a table's rows in any order define the same search."""
+    from src.model import family_class, searchable
+    from src.search.space import Table, parse_space
+
+    space = parse_space(search, searchable(family_class(model["_target_"]), model["name"]))
+    return {
+        name: {"by": spec.by, **{k: repr(v) for k, v in sorted(spec.specs.items())}}
+        if isinstance(spec, Table)
+        else repr(spec)
+        for name, spec in sorted(space.entries.items())
     }
 
 

@@ -12,13 +12,14 @@ from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
-from src.tracking.runs import Tracker, log_files_to_runs
+from src.tracking.runs import Tracker
 from src.tracking.store import (
     ERROR_TAG,
     KILLED_BY_TAG,
     PARENT_TAG,
     RUN_KIND_TAG,
     check_reachable,
+    log_files_to_runs,
     sqlite_path,
     store_dir,
 )

@@ -30,10 +30,11 @@ def finished_trials(
     ids = [found.experiment_id]
     jobs = _jobs(client, ids, experiment, sweep_id, loss)
     names = {j.info.run_id: j.info.run_name for j in jobs}
-    # Each job records its arguments and the ones it searched (stores from before this was
-    # recorded: none shown).
+    # Each job records its arguments and the ones it searched (stores from before that was
+    # recorded: the trial's own params that are not its job's settings).
     arguments = {j.info.run_id: _names(j.data.params, "arguments") for j in jobs}
     searched = {j.info.run_id: _names(j.data.params, "searched") for j in jobs}
+    settings = {j.info.run_id: set(j.data.params) for j in jobs}
     trials = []
     for run in client.search_runs(
         ids, f"tags.{RUN_KIND_TAG} = 'trial' and attributes.status = 'FINISHED'", max_results=50000
@@ -49,9 +50,11 @@ def finished_trials(
                 "loss": run.data.params.get("loss"),
                 "trial_id": run.data.tags.get("trial_id", "?"),
                 "params": {
-                    k: _parse(run.data.params[k]) for k in arguments[parent] if k in run.data.params
+                    k: _parse(run.data.params[k])
+                    for k in arguments[parent] or _own(run.data.params, settings[parent])
+                    if k in run.data.params
                 },
-                "searched": searched[parent],
+                "searched": searched[parent] or _own(run.data.params, settings[parent]),
                 "val_accuracy": metrics["best_val_accuracy"],
                 "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
                 "started": run.info.start_time,
@@ -79,6 +82,13 @@ def _jobs(client, ids: list[str], experiment: str, sweep_id: str | None, loss: s
     if loss is not None:
         jobs = [j for j in jobs if j.data.params.get("loss") == loss]
     return jobs
+
+
+def _own(params: dict, settings: set[str]) -> list[str]:
+    """A trial's hyperparameters, recorded before jobs listed them: its params that are not its
+    job's settings, keras-tuner's bookkeeping (`tuner/...`) or a table's raw rows (`name_row`)."""
+    own = [k for k in params if k not in settings and "/" not in k]
+    return [k for k in own if not any(k.startswith(f"{o}_") for o in own if o != k)]
 
 
 def _names(params: dict, key: str) -> list[str]:

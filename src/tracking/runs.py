@@ -119,23 +119,26 @@ class Tracker:
         params: Mapping[str, Any],
         resume_run_id: str | None = None,
     ) -> Iterator[str]:
-        """A job's parent run: a new one, or `resume_run_id` reopened."""
+        """A job's parent run: a new one, or `resume_run_id` reopened. From the moment it is
+        RUNNING, its status follows the block (nothing in between can leave it RUNNING)."""
         if resume_run_id is not None:
             _retry_when_locked(self.client.update_run)(resume_run_id, status="RUNNING")
             run_id = resume_run_id
-            self.set_tags(run_id, tags)
-            # How it stopped last time no longer describes it (`resumed_by_sweep` records that
-            # it was resumed); its trial runs keep their own KILLED/FAILED tags.
-            stale = self.client.get_run(run_id).data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}
-            for key in stale:
-                _retry_when_locked(self.client.delete_tag)(run_id, key)
         else:
             run = _retry_when_locked(self.client.create_run)(
                 self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
             )
             run_id = run.info.run_id
-            self.log_params(run_id, params)
         with self._lifecycle(run_id):
+            if resume_run_id is None:
+                self.log_params(run_id, params)
+            else:
+                self.set_tags(run_id, tags)
+                # How it stopped last time no longer describes it (`resumed_by_sweep` records
+                # that it was resumed); its trial runs keep their own KILLED/FAILED tags.
+                stale = self.client.get_run(run_id).data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}
+                for key in stale:
+                    _retry_when_locked(self.client.delete_tag)(run_id, key)
             yield run_id
 
     @contextmanager
@@ -157,8 +160,8 @@ class Tracker:
                 "trial_id": trial_id,
             },
         )
-        self.log_params(run.info.run_id, params)
         with self._lifecycle(run.info.run_id):
+            self.log_params(run.info.run_id, params)
             yield run.info.run_id
 
     def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]:
@@ -236,13 +239,3 @@ class Tracker:
             filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
             max_results=10000,
         )
-
-
-def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
-    """Attach the same files to several runs of one store (a sweep's closing summary)."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    for run_id in run_ids:
-        for path in files:
-            _retry_when_locked(client.log_artifact)(run_id, str(path))

@@ -153,3 +153,13 @@ def _as_param(value: Any) -> str:
 
 def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
     return {k: _as_param(v) for k, v in mapping.items() if v is not None}
+
+
+def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
+    """Attach the same files to several runs of one store (a sweep's closing summary)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for run_id in run_ids:
+        for path in files:
+            _retry_when_locked(client.log_artifact)(run_id, str(path))
