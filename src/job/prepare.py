@@ -56,7 +56,7 @@ def prepare(plan: Plan) -> PreparedJob:
     cfg = plan.cfg
     dataset = data.load_from_config(cfg.data, cfg.train.seed)
     search_space = plan.space
-    key = state.search_key(cfg)
+    key = state.search_key(cfg, plan.space)
     keras.backend.clear_session()  # nothing carried over from a previous job in this process
     state.install_safe_state_io()
     tracker = (

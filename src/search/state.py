@@ -16,10 +16,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
 from src.errors import StateError
+
+if TYPE_CHECKING:
+    from src.search.space import Space
 from src.runtime.files import write_atomically
 from src.tracking import store_dir
 
@@ -31,8 +35,9 @@ _DATA_KEYS = ("name", "limit", "val_fraction")
 _TRAIN_KEYS = ("epochs", "seed")
 
 
-def search_definition(cfg) -> dict:
-    """The parts of the config (typed, or as Hydra composed it) that define the search."""
+def search_definition(cfg, space: Space | None = None) -> dict:
+    """The parts of the config (typed, or as Hydra composed it) that define the search; `space`
+    is its parsed search space when the caller has it (else it is parsed here)."""
     if not isinstance(cfg, DictConfig):
         cfg = OmegaConf.structured(cfg)
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
@@ -41,7 +46,7 @@ def search_definition(cfg) -> dict:
         "data": {k: container["data"][k] for k in _DATA_KEYS},
         "loss": container["loss"]["name"],
         "model": container["model"],
-        "search": _parsed_search(container["search"], container["model"]),
+        "search": _canonical(space or _parse(container["search"], container["model"])),
         "tuner": tuner,
         "train": {k: container["train"][k] for k in _TRAIN_KEYS},
         "tracking": {
@@ -52,13 +57,18 @@ def search_definition(cfg) -> dict:
     }
 
 
-def _parsed_search(search: dict, model: dict) -> dict:
+def _parse(search: dict, model: dict) -> Space:
+    from src.model import family_class, searchable
+    from src.search.space import parse_space
+
+    return parse_space(search, searchable(family_class(model["_target_"]), model["name"]))
+
+
+def _canonical(space: Space) -> dict:
     """The search space as parsed, not as spelt: `l2=0` and `l2=0.0`, a range as text or as a
     mapping, a table's rows in any order define the same search."""
-    from src.model import family_class, searchable
-    from src.search.space import Table, parse_space
+    from src.search.space import Table
 
-    space = parse_space(search, searchable(family_class(model["_target_"]), model["name"]))
     return {
         name: {"by": spec.by, **{k: repr(v) for k, v in sorted(spec.specs.items())}}
         if isinstance(spec, Table)
@@ -67,9 +77,9 @@ def _parsed_search(search: dict, model: dict) -> dict:
     }
 
 
-def search_key(cfg: DictConfig) -> str:
+def search_key(cfg, space: Space | None = None) -> str:
     """A short, stable hash of `search_definition`."""
-    text = json.dumps(search_definition(cfg), sort_keys=True, default=str)
+    text = json.dumps(search_definition(cfg, space), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
