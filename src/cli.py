@@ -51,6 +51,11 @@ def one_line(exc: BaseException) -> str | None:
                     f"written as a mapping), which a list cannot be merged into; replace it "
                     f"whole: '~{key}' '+{key}=[...]', or set one row of a table: {key}.ROW=[...]"
                 )
+            if cause.full_key.startswith("search.") and "not in struct" in reason:
+                return (
+                    f"{cause.full_key}: not in this config's search space; to search it, add "
+                    f"it with +{cause.full_key}=VALUE (checked against the model's arguments)"
+                )
             if cause.full_key in _MOVED:
                 return f"{cause.full_key}: moved to {_MOVED[cause.full_key]}"
             return f"{cause.full_key}: {reason}"

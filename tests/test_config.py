@@ -111,6 +111,9 @@ def _compose_with_hydra(*overrides):
         ("search.optimizer=[adam,adagradd]", "search.optimizer"),
         ("search.dropout=1.0", "search.dropout"),
         ("model._target_=src.model.nothing.Here", "model._target_"),
+        ("train.early_stopping_patience=-1", "train.early_stopping_patience"),
+        ("tuner.max_minutes=0", "tuner.max_minutes"),
+        ("+search.hidden_width=64", "search.hidden_width"),
         ("tracking.experiment=' '", "tracking.experiment"),
     ],
 )
@@ -125,7 +128,12 @@ def test_bad_values_name_the_field(override, field):
 
 @pytest.mark.parametrize(
     "override,field",
-    [("loss.name=sparce", "loss.name"), ("progress=loud", "progress"), ("tuner.name=grd", "tuner")],
+    [
+        ("loss.name=sparce", "loss.name"),
+        ("progress=loud", "progress"),
+        ("tuner.name=grd", "tuner"),
+        ("model=nonesuch", "model"),
+    ],
 )
 def test_closed_choices_are_enums_refused_when_composed(override, field):
     from src import cli

@@ -71,3 +71,17 @@ def test_sparse_and_categorical_give_the_same_loss_after_an_epoch(small):
         assert key in sparse and key in categorical  # one metric name for both losses
         assert abs(sparse[key][0] - categorical[key][0]) < 1e-5, key
     assert sparse["val_accuracy"][0] > 0.5  # it learned something
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_the_cnn_family_takes_raw_images_and_outputs_a_distribution(batch_norm, small):
+    from src.model.cnn import CNN
+
+    family = CNN(blocks=2, filters=8, kernel_size=3, batch_norm=batch_norm, dense_units=16)
+    model = build_model(family, ADAM, "categorical")
+    names = [layer.name for layer in model.layers]
+    assert model.inputs[0].dtype == "uint8" and "conv_2" in names and "pool_2" in names
+    assert ("batch_norm_1" in names) is batch_norm
+    probs = model.predict(small.x_test[:8], verbose=0)
+    assert probs.shape == (8, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)

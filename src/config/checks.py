@@ -66,6 +66,13 @@ def validate(cfg: DictConfig) -> None:
     _check_distributed(cfg.distributed)
     if cfg.train.threads < 0:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
+    if cfg.train.early_stopping_patience < 0:
+        _fail("train.early_stopping_patience", "must be >= 0 (0: off)")
+    budget = cfg.tuner.max_minutes
+    if budget is not None and not budget > 0:
+        _fail("tuner.max_minutes", f"got {budget}; use minutes > 0, or null for no limit")
+    if budget is not None and (cfg.distributed.workers > 0 or cfg.distributed.role != "local"):
+        _fail("tuner.max_minutes", "is not supported with distributed workers; unset it")
     if cfg.tuner.max_retries_per_trial < 0:
         _fail("tuner.max_retries_per_trial", "must be >= 0")
     frac = cfg.data.val_fraction

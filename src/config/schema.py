@@ -91,6 +91,9 @@ class TrainConfig:
     # at 64/256/512 units: 21.0 s with 1 thread, 24.9 s with 2; equal at batch 128 and 512), and
     # the other core then runs the next job of a multirun in parallel.
     threads: int = 1
+    # Stop a trial after this many epochs without a better val_accuracy (0: off). Its best
+    # epoch's weights are what the trial keeps, wherever it stops.
+    early_stopping_patience: int = 0
 
 
 @dataclass
@@ -107,6 +110,9 @@ class TunerConfig:
     # A trial whose process died this many times (OOM killer, kill -9, reboot) is recorded
     # FAILED on the next start instead of being run again: a crash loop must end.
     max_crashes_per_trial: int = 3
+    # Minutes after which no new trial starts (the running one finishes; None: no limit).
+    # keras-tuner has no such option. At least one trial runs.
+    max_minutes: float | None = None
 
 
 @dataclass

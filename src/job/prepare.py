@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,9 +80,8 @@ def prepare(plan: Plan) -> PreparedJob:
 
 
 def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
-    import keras
 
-    from src.search.tuners import StopOnSignal
+    from src.search.tuners import BudgetSpent
 
     one_hot = cfg.loss.name == "categorical"
     # keras-tuner and Keras call gc.collect() several times per trial to free the last model;
@@ -89,6 +89,8 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     # ~1.6 s per trial). Freezing what exists now leaves the collector only the trials' objects.
     gc.collect()  # what earlier jobs of this process left is freed, not frozen
     gc.freeze()
+    if cfg.tuner.max_minutes is not None:
+        tuner.deadline = time.monotonic() + 60 * cfg.tuner.max_minutes
     try:
         tuner.search(
             dataset.x_train,
@@ -96,9 +98,11 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
             validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
             epochs=cfg.train.epochs,
             validation_batch_size=cfg.train.eval_batch_size,
-            callbacks=[keras.callbacks.TerminateOnNaN(), StopOnSignal()],
+            callbacks=_callbacks(cfg),
             verbose=0,
         )
+    except BudgetSpent:
+        tuner.on_search_end()  # the trials done are saved; a rerun goes on with the others
     except KeyboardInterrupt:
         tuner.save()  # the trial in progress stays queued: the next start runs it again
         raise
@@ -111,3 +115,20 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
             f"stopped after {cfg.tuner.max_consecutive_failed_trials} trials failed in a row "
             f"(last: {last}); check the search space"
         ) from None
+
+
+def _callbacks(cfg: Config) -> list:
+    import keras
+
+    from src.model import OBJECTIVE
+    from src.search.tuners import StopOnSignal
+
+    callbacks = [keras.callbacks.TerminateOnNaN(), StopOnSignal()]
+    if cfg.train.early_stopping_patience > 0:
+        # keras-tuner keeps each trial's best epoch (its checkpoint), whatever epoch it stops at.
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=OBJECTIVE, mode="max", patience=cfg.train.early_stopping_patience
+            )
+        )
+    return callbacks

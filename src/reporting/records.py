@@ -48,6 +48,7 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
         {
             "best_trial_id": result.best_trial_id,
             "best_trial_run_id": best_run,
+            "stopped_by": result.stopped_by,
             **{f"best.{k}": v for k, v in {**hps, **resolved}.items()},
         },
     )

@@ -44,6 +44,8 @@ class JobResult:
     rows: list[dict] = field(default_factory=list)
     # The hyperparameters the job's space varied, in declaration order (the summary's columns).
     searched: list[str] = field(default_factory=list)
+    # Why the search ended before its trials were done: "time_budget" (tuner.max_minutes).
+    stopped_by: str | None = None
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -154,6 +156,7 @@ def record_best(
         failures=failures,
         rows=rows,
         searched=space.searched() if space else [],
+        stopped_by=getattr(tuner, "stopped_by", None),
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from src.reporting.status import JobOutcome
 
 TOP = 5  # trials listed in a job's summary
+_STOPPED = {"time_budget": ", stopped by its time budget (tuner.max_minutes)"}
 
 
 def _status_lines(outcomes: list[JobOutcome]) -> list[str]:
@@ -30,6 +31,7 @@ def _status_lines(outcomes: list[JobOutcome]) -> list[str]:
             detail = (
                 f"best val_accuracy {res.best_val_accuracy:.4f}, test_accuracy "
                 f"{res.test_accuracy:.4f}, {res.trials} trials ({res.failed} failed)"
+                f"{_STOPPED.get(res.stopped_by, '')}"
             )
         else:
             detail = o.error or "no reason recorded"
@@ -134,7 +136,7 @@ def job_markdown(result: JobResult) -> str:
         f"({', '.join(f'{k}={_fmt(v)}' for k, v in best.items())}).",
         f"{result.trials} trials ({result.failed} failed), mean {OBJECTIVE} "
         f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
-        f"peak memory {result.peak_memory_mb:.0f} MB.",
+        f"peak memory {result.peak_memory_mb:.0f} MB{_STOPPED.get(result.stopped_by, '')}.",
         "",
         "| trial | " + "".join(f"{name} | " for name in columns) + f"{OBJECTIVE} | s/epoch |",
         "|---|" + "---:|" * len(columns) + "---:|---:|",

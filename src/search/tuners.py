@@ -43,6 +43,18 @@ class TrackedTuner:
     progress: JobProgress | None = None
     # Mean seconds per epoch of each trial (a resumed job fills in its earlier trials).
     epoch_seconds: dict[str, float]
+    # tuner.max_minutes: no trial starts after this time.monotonic() (at least one always runs).
+    deadline: float | None = None
+    # Why the search ended before its trials were done ("time_budget"), or None.
+    stopped_by: str | None = None
+    _started_here = 0
+
+    def pre_create_trial(self):
+        super().pre_create_trial()
+        if self.deadline is not None and self._started_here and time.monotonic() >= self.deadline:
+            self.stopped_by = "time_budget"
+            raise BudgetSpent
+        self._started_here += 1
 
     def run_trial(self, trial, *args, **kwargs):
         self._epoch_times: list[float] = []
@@ -82,15 +94,15 @@ class TrackedTuner:
         tracker = self.tracking.tracker
         values = history.history[OBJECTIVE]
         best = max(range(len(values)), key=values.__getitem__)
-        tracker.log_metrics(
-            run_id,
-            {
-                f"best_{OBJECTIVE}": values[best],
-                "best_val_loss": history.history["val_loss"][best],
-                "best_epoch": history.epoch[best],
-                "mean_epoch_time": sum(self._epoch_times) / max(len(self._epoch_times), 1),
-            },
-        )
+        metrics = {
+            f"best_{OBJECTIVE}": values[best],
+            "best_val_loss": history.history["val_loss"][best],
+            "best_epoch": history.epoch[best],
+            "mean_epoch_time": sum(self._epoch_times) / max(len(self._epoch_times), 1),
+        }
+        if history.epoch[-1] + 1 < history.params.get("epochs", 0):  # early stopping ended it
+            metrics["stopped_epoch"] = history.epoch[-1]
+        tracker.log_metrics(run_id, metrics)
         tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
         with tempfile.TemporaryDirectory() as tmp:
             curves = plots.learning_curves(
@@ -149,6 +161,10 @@ class TrackedTuner:
         metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
         metrics["epoch_time"] = seconds
         self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
+
+
+class BudgetSpent(Exception):
+    """tuner.max_minutes has passed: the search ends before starting another trial."""
 
 
 class StopOnSignal(keras.callbacks.Callback):
