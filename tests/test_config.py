@@ -15,13 +15,15 @@ GROUPS = {
     for g in ("loss", "model", "data", "tuner", "tracking")
 }
 SWEEPS = sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml"))
+SINGLE_JOB = {"best_mlp", "cnn"}
 
 
 def test_groups_have_the_required_options():
     assert GROUPS["loss"] == ["categorical", "sparse"]
     assert set(GROUPS["tuner"]) == {"random", "bayesian", "hyperband", "grid"}
     assert {"fashion_mnist", "mnist"} <= set(GROUPS["data"])
-    assert {"loss_comparison", "width_lr"} <= set(SWEEPS)
+    assert {"loss_comparison", "width_lr", "best_mlp", "cnn"} <= set(SWEEPS)
+    assert {"mlp", "cnn"} <= set(GROUPS["model"])
 
 
 @pytest.mark.parametrize(
@@ -63,8 +65,11 @@ def test_named_sweeps_compose_state_their_study_and_sweep(name):
     assert cfg.study.name == name
     assert cfg.study.goal and cfg.study.studied and cfg.study.fixed
     with_hydra = _compose_with_hydra(f"sweep={name}")
-    assert str(with_hydra.hydra.mode) == "RunMode.MULTIRUN"
-    assert with_hydra.hydra.sweeper.params
+    if name in SINGLE_JOB:  # one job, its budget bounded in time
+        assert str(with_hydra.hydra.mode) != "RunMode.MULTIRUN" and cfg.tuner.max_minutes
+    else:
+        assert str(with_hydra.hydra.mode) == "RunMode.MULTIRUN"
+        assert with_hydra.hydra.sweeper.params
 
 
 def test_loss_comparison_sweeps_both_losses():

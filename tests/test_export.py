@@ -219,3 +219,40 @@ def test_export_errors_are_one_line_and_write_nothing(swept, tmp_path):
     assert "no FINISHED trial" in line and sweep_id in line
     assert not out.exists()
     assert mlflow_client(failing).search_registered_models() == []
+
+
+def test_refit_registers_a_model_trained_on_train_and_validation_linked_to_its_trial(
+    swept, tmp_path
+):
+    store, _ = swept
+    overrides = (f"tracking.uri={store}", "export.refit=true", "export.name=refit_champion")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        version = run_export(compose(*overrides, f"export.dir={tmp_path / 'a'}"))
+    client = mlflow_client(store)
+    tags = client.get_model_version(version.name, version.version).tags
+    assert tags["refit_of"] in best_by_hand(store)  # retrained the validation winner
+    refit = client.get_run(tags["trial_run_id"])  # the registered model's source run
+    assert (
+        refit.data.tags["run_kind"] == "refit" and refit.data.tags["refit_of"] == tags["refit_of"]
+    )
+    trial = client.get_run(tags["refit_of"])
+    assert refit.data.tags["mlflow.parentRunId"] == trial.data.tags["mlflow.parentRunId"]
+    # All training images: the job's training and validation split together, for the winner's
+    # best epoch count.
+    job = client.get_run(trial.data.tags["mlflow.parentRunId"])
+    images = int(job.data.params["train_images"]) + int(job.data.params["val_images"])
+    assert refit.data.params["train_images"] == str(images)
+    assert refit.data.params["epochs"] == str(int(trial.data.metrics["best_epoch"]) + 1)
+    steps = [m.step for m in client.get_metric_history(refit.info.run_id, "accuracy")]
+    assert steps == list(range(int(refit.data.params["epochs"])))
+    card = json.loads((tmp_path / "a" / "model_card.json").read_text())
+    assert card["refit"]["run_id"] == refit.info.run_id
+    assert 0.3 < card["searched_test_accuracy"] <= 1 and 0.3 < card["test_accuracy"] <= 1
+    assert "refit on training + validation images" in printed.getvalue()
+    assert "**Refit**" in (tmp_path / "a" / "model_card.md").read_text()
+    # Again: the finished refit is reused, not retrained, and no version is added.
+    again = run_export(compose(*overrides, f"export.dir={tmp_path / 'b'}"))
+    assert not again.created and again.version == version.version
+    refits = client.search_runs([trial.info.experiment_id], "tags.run_kind = 'refit'")
+    assert len(refits) == 1

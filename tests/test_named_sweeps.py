@@ -10,6 +10,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 SWEEPS = {
     "loss_comparison": {"loss=sparse", "loss=categorical"},
     "width_lr": {f"search.hidden_units={w}" for w in (64, 128, 256, 512)},
+    # One job each: the sweep file is the job's only override that matters.
+    "best_mlp": {"sweep=best_mlp"},
+    "cnn": {"sweep=cnn"},
 }
 
 
@@ -23,6 +26,7 @@ def test_named_sweep_runs_its_jobs_and_records_its_study(name, store, tmp_path):
         "tuner.max_trials=1",
         f"tracking.uri={store}",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     expected = SWEEPS[name]

@@ -168,6 +168,9 @@ class ExportConfig:
     alias: str = "champion"
     dir: str = "exports/${export.name}"  # .keras, SavedModel and model card
     top: int = 5  # trials in the leaderboard (test accuracy is computed for these, to show)
+    # Retrain the winner's hyperparameters on training + validation images for its best epoch
+    # count and register that model (src/serving/refit.py); off: the searched model itself.
+    refit: bool = False
 
 
 @dataclass

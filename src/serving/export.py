@@ -21,6 +21,7 @@ from src.errors import UserError
 from src.job.preflight import plan
 from src.model import OBJECTIVE
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
+from src.serving.refit import refit
 
 log = logging.getLogger("export")
 
@@ -40,6 +41,7 @@ class Candidate:
     val_loss: float
     started: int  # the run's start time, last tie-breaker
     searched: list[str] = field(default_factory=list)  # what the trial's job varied
+    best_epoch: int = 0  # the epoch (from 0) its checkpoint comes from
     test_accuracy: float | None = None
 
 
@@ -104,27 +106,32 @@ def run_export(cfg) -> tracking.ModelVersion:
         model = _score_top(cfg.tracking.uri, ordered[: ex.top], dataset, Path(tmp))
         test_loss, winner.test_accuracy = evaluate_on_test(model, dataset, winner.loss)
         print(leaderboard(ordered, ex.top))
+        source, refitted = winner.run_id, None
+        if ex.refit:
+            model, source = refit(cfg, winner, job, dataset)
+            test_loss, accuracy = evaluate_on_test(model, dataset, winner.loss)
+            refitted = {
+                "run_id": source,
+                "epochs": winner.best_epoch + 1,
+                "test_accuracy": accuracy,
+            }
+            print(f"refit on training + validation images: test_acc {accuracy:.4f} "
+                  f"(searched model {winner.test_accuracy:.4f})")  # fmt: skip
         version = tracking.register_champion(
             cfg.tracking.uri,
             cfg.tracking.experiment,
             ex.name,
             ex.alias,
-            winner.run_id,
+            source,
             model,
             dataset.x_test[:5],
-            {
-                "job": winner.job,
-                "loss": winner.loss,
-                **winner.params,
-                OBJECTIVE: winner.val_accuracy,
-                "test_accuracy": winner.test_accuracy,
-            },
+            _version_tags(winner, refitted),
         )
         out = Path(ex.dir).expanduser()
-        _write_files(out, Path(tmp) / winner.run_id / "model.keras", model)
+        _write_files(out, model)
         predicted = model.predict(dataset.x_test, batch_size=1024, verbose=0).argmax(1)
         per_class = per_class_accuracy(dataset.y_test, predicted, dataset.class_names)
-        card = model_card(winner, dataset, per_class, test_loss, version, job, out)
+        card = model_card(winner, dataset, per_class, test_loss, version, job, out, refitted)
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
@@ -183,9 +190,23 @@ def _score_top(uri: str, top: list[Candidate], dataset: data.Dataset, folder: Pa
     return winner
 
 
-def _write_files(out: Path, keras_file: Path, model) -> None:
+def _version_tags(winner: Candidate, refitted: dict | None) -> dict:
+    tags = {
+        "job": winner.job,
+        "loss": winner.loss,
+        **winner.params,
+        OBJECTIVE: winner.val_accuracy,
+        "searched_test_accuracy": winner.test_accuracy,
+        "test_accuracy": winner.test_accuracy,
+    }
+    if refitted is not None:
+        tags.update(refit_of=winner.run_id, test_accuracy=refitted["test_accuracy"])
+    return tags
+
+
+def _write_files(out: Path, model) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(keras_file, out / "model.keras")
+    model.save(out / "model.keras")
     if (out / "saved_model").exists():
         shutil.rmtree(out / "saved_model")
     model.export(str(out / "saved_model"), verbose=False)

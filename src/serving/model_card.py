@@ -26,6 +26,7 @@ def model_card(
     version: tracking.ModelVersion,
     job: dict,
     export_dir: Path,
+    refitted: dict | None = None,
 ) -> dict:
     return {
         "model": version.name,
@@ -47,8 +48,11 @@ def model_card(
         "hyperparameters": winner.params,
         "validation_accuracy": winner.val_accuracy,
         "validation_loss": winner.val_loss,
-        "test_accuracy": winner.test_accuracy,
+        # The champion's: the refit model's when there is one, else the searched model's.
+        "test_accuracy": refitted["test_accuracy"] if refitted else winner.test_accuracy,
         "test_loss": test_loss,
+        "searched_test_accuracy": winner.test_accuracy,
+        "refit": refitted,
         "per_class_test_accuracy": per_class,
         "chosen_by": f"highest {OBJECTIVE} (ties: lower val_loss); test metrics not used",
         "run_ids": {"trial": winner.run_id, "job": job["run_id"]},
@@ -72,7 +76,7 @@ def card_markdown(card: dict) -> str:
 - **Hyperparameters**: {params}.
 - **Validation accuracy**: {card["validation_accuracy"]:.4f} (val_loss {card["validation_loss"]:.4f}):
   {card["chosen_by"]}.
-- **Test accuracy**: {card["test_accuracy"]:.4f} (test_loss {card["test_loss"]:.4f}).
+- **Test accuracy**: {card["test_accuracy"]:.4f} (test_loss {card["test_loss"]:.4f}).{_refit_line(card)}
 - **Runs**: trial run `{card["run_ids"]["trial"]}` of job run `{card["run_ids"]["job"]}`
   ({card["job"]}), sweep `{card["sweep_id"]}`.
 - **Input**: {card["input"]}. **Output**: {card["output"]}.
@@ -95,3 +99,14 @@ probabilities = serving.serve(tf.constant(images))
 Serve it: `mlflow models serve -m "{card["model_uri"]}" --env-manager local`, then POST
 `{{"inputs": <images as nested lists>}}` to `/invocations`.
 """
+
+
+def _refit_line(card: dict) -> str:
+    refit = card.get("refit")
+    if not refit:
+        return ""
+    return (
+        f"\n- **Refit**: the searched model scored {card['searched_test_accuracy']:.4f}; this one "
+        f"retrains its hyperparameters on training + validation images for {refit['epochs']} "
+        f"epochs (refit run `{refit['run_id']}`)."
+    )

@@ -10,7 +10,7 @@
 
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
-from src.tracking.queries import download_artifact, finished_trials, job_of
+from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
 from src.tracking.runs import Tracker
 from src.tracking.store import (
@@ -35,6 +35,7 @@ __all__ = [
     "Tracker",
     "check_reachable",
     "download_artifact",
+    "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",

@@ -56,6 +56,7 @@ def finished_trials(
                 },
                 "searched": searched[parent] or _own(run.data.params, settings[parent]),
                 "val_accuracy": metrics["best_val_accuracy"],
+                "best_epoch": int(metrics.get("best_epoch", 0)),
                 "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
                 "started": run.info.start_time,
             }
@@ -102,6 +103,22 @@ def _parse(text: str):
         except ValueError:
             continue
     return text
+
+
+def finished_refit(uri: str, trial_run_id: str) -> str | None:
+    """The run id of a finished refit of this trial run, if any (export reuses it)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    trial = client.get_run(trial_run_id)
+    runs = client.search_runs(
+        [trial.info.experiment_id],
+        f"tags.{RUN_KIND_TAG} = 'refit' and tags.refit_of = '{trial_run_id}' "
+        "and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
 
 
 def download_artifact(uri: str, run_id: str, path: str, folder: Path) -> Path:

@@ -24,11 +24,10 @@ from src.tracking.store import (
     _as_param,
     _retry_when_locked,
     _short_reason,
-    _slug,
     _store_init_lock,
     _str_dict,
+    experiment_id,
     sqlite_path,
-    store_dir,
 )
 
 
@@ -38,13 +37,11 @@ class Tracker:
     enabled = True
 
     def __init__(self, uri: str, experiment: str):
-        import mlflow
         from mlflow.tracking import MlflowClient
 
         # MLflow resets its logger on import; its table creation notices are not news.
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        self._mlflow = mlflow
         self.uri = uri
         path = sqlite_path(uri)
         if path is not None:
@@ -53,28 +50,7 @@ class Tracker:
             # The client opens (and, for a new store, creates) the database: inside the lock.
             self.client = MlflowClient(tracking_uri=uri)
             self.client.search_experiments(max_results=1)
-            self.experiment_id = self._experiment_id(experiment)
-
-    def _experiment_id(self, name: str) -> str:
-        found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            if found.lifecycle_stage == "deleted":
-                self.client.restore_experiment(found.experiment_id)
-            return found.experiment_id
-        folder = store_dir(self.uri)
-        # A SQLite store keeps its artifacts beside its database: the store is one folder.
-        location = None if folder is None else (folder / "artifacts" / _slug(name)).as_uri()
-        try:
-            # MLflow 3's UI opens an experiment on its GenAI trace views unless told it holds
-            # training runs: this one opens on its runs, job runs with their trials nested.
-            return self.client.create_experiment(
-                name,
-                artifact_location=location,
-                tags={"mlflow.experimentKind": "custom_model_development"},
-            )
-        except self._mlflow.exceptions.MlflowException:
-            # Another process created it between our lookup and our create.
-            return self.client.get_experiment_by_name(name).experiment_id
+            self.experiment_id = experiment_id(self.client, experiment, uri)
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -159,6 +135,19 @@ class Tracker:
                 RUN_KIND_TAG: "trial",
                 "trial_id": trial_id,
             },
+        )
+        with self._lifecycle(run.info.run_id):
+            self.log_params(run.info.run_id, params)
+            yield run.info.run_id
+
+    @contextmanager
+    def refit_run(self, job_run_id: str, trial_run_id: str, params: Mapping[str, Any]):
+        """A refit of a trial's hyperparameters on more data: nested under the trial's job,
+        tagged with the trial run it retrains (`refit_of`)."""
+        run = _retry_when_locked(self.client.create_run)(
+            self.experiment_id,
+            run_name="refit",
+            tags={PARENT_TAG: job_run_id, RUN_KIND_TAG: "refit", "refit_of": trial_run_id},
         )
         with self._lifecycle(run.info.run_id):
             self.log_params(run.info.run_id, params)

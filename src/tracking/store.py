@@ -163,3 +163,27 @@ def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
     for run_id in run_ids:
         for path in files:
             _retry_when_locked(client.log_artifact)(run_id, str(path))
+
+
+def experiment_id(client, name: str, uri: str) -> str:
+    """The id of experiment `name`, created (or restored) if need be."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+        return found.experiment_id
+    folder = store_dir(uri)
+    # A SQLite store keeps its artifacts beside its database: the store is one folder.
+    location = None if folder is None else (folder / "artifacts" / _slug(name)).as_uri()
+    try:
+        # MLflow 3's UI opens an experiment on its GenAI trace views unless told it holds
+        # training runs: this one opens on its runs, job runs with their trials nested.
+        return client.create_experiment(
+            name,
+            artifact_location=location,
+            tags={"mlflow.experimentKind": "custom_model_development"},
+        )
+    except MlflowException:  # another process created it between our lookup and our create
+        return client.get_experiment_by_name(name).experiment_id
