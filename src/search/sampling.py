@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from src.search.space import Choice, Fixed, Range, Space, Table
+from src.search.space import Choice, Fixed, Range, Space, Table, values_of
 
 
 def declare(hp: Any, name: str, spec: Fixed | Choice | Range) -> Any:
@@ -28,10 +28,10 @@ def sample(hp: Any, space: Space) -> dict[str, Any]:
         if not isinstance(spec, Table):
             values[name] = declare(hp, name, spec)
             continue
-        for key, row in spec.specs.items():
-            if key not in {str(v) for v in _choices(space.entries[spec.by])}:
-                continue  # a row for a value the parent cannot take this sweep: checked, unused
-            parent_value = next(v for v in _choices(space.entries[spec.by]) if str(v) == key)
+        # Only rows for values the parent can take this sweep (the others are checked, unused).
+        for parent_value in values_of(space.entries[spec.by]):
+            key = str(parent_value)
+            row = spec.specs[key]
             with hp.conditional_scope(spec.by, [parent_value]):
                 value = declare(hp, f"{name}_{key}", row)
             if str(values[spec.by]) == key:
@@ -41,10 +41,6 @@ def sample(hp: Any, space: Space) -> dict[str, Any]:
         value = values.get(name, argument.default)
         resolved[name] = argument.type(value) if value is not None else None
     return resolved
-
-
-def _choices(spec: Fixed | Choice) -> tuple:
-    return (spec.value,) if isinstance(spec, Fixed) else spec.values
 
 
 def short(values: dict[str, Any], names: list[str]) -> str:

@@ -23,7 +23,6 @@ against its argument's type and bounds when the space is parsed, before anything
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,13 +30,9 @@ from typing import Any
 
 from src.errors import ConfigError
 from src.model.arguments import Argument
-from src.search.ranges import RANGE_TEXT, Range, parse_range, range_text
+from src.search.ranges import _FORMS, RANGE_TEXT, Range, _is_number, parse_range, range_text
 
 _OLD_RANGE = re.compile(r"^\s*(int|float)\s*\((.*)\)\s*$", re.DOTALL)
-_FORMS = (
-    "a value, a list, a range ('int 32..512 step 32', 'float 1e-4..1e-2 log'), "
-    "or a table {by: <entry>, <value>: ...}"
-)
 
 
 @dataclass(frozen=True)
@@ -164,10 +159,6 @@ def _parse_entry(where: str, raw: Any, argument: Argument, allow_table: bool = F
     if raw is None:
         raise ConfigError(f"{where}: is empty; give {_FORMS}")
     return Fixed(_checked_value(where, raw, argument))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _checked_value(where: str, value: Any, argument: Argument) -> Any:
