@@ -48,6 +48,14 @@ def test_depth_dropout_l2_and_weight_decay_reach_the_model():
     assert not plain.losses and plain.optimizer.weight_decay is None
 
 
+def test_cosine_decay_falls_from_the_rate_towards_zero_over_the_planned_epochs():
+    (schedule,) = Training(learning_rate=0.01, learning_rate_decay="cosine").callbacks(4)
+    rates = [schedule.schedule(epoch, None) for epoch in range(4)]
+    assert rates == pytest.approx([0.01, 0.01 * 0.8535534, 0.005, 0.01 * 0.1464466])
+    assert Training(learning_rate=0.01).callbacks(4) == []
+    assert Training().fit_arguments(3) == {"batch_size": 32, "callbacks": []}
+
+
 def _one_epoch(loss, dataset):
     keras.utils.set_random_seed(7)
     model = build_model(MLP64, ADAM, loss, steps_per_execution=8)

@@ -117,7 +117,8 @@ def test_values_are_recorded_and_unmentioned_arguments_take_their_defaults():
     hp = kt.HyperParameters()
     values = sample(hp, parse(batch_size=[64, 128]))
     assert hp.values == {**BASE, "batch_size": 64}
-    assert values == {**BASE, "batch_size": 64, "l2": 0.0, "weight_decay": 0.0}
+    defaults = {"l2": 0.0, "weight_decay": 0.0, "learning_rate_decay": "none"}
+    assert values == {**BASE, "batch_size": 64, **defaults}
     assert isinstance(values["learning_rate"], float) and isinstance(values["hidden_units"], int)
 
 

@@ -21,6 +21,7 @@ TINY_CNN = (
     "search.dropout=0.1",
     "search.optimizer=adam",
     "search.learning_rate=0.003",
+    "+search.learning_rate_decay=cosine",
 )
 
 
@@ -33,6 +34,7 @@ def test_a_cnn_sweep_records_its_conv_arguments_and_exports_a_champion(tiny, sto
     assert {t.data.params["filters"] for t in trials} == {"4", "8"}
     for trial in trials:
         assert trial.data.params["model"] == "cnn"
+        assert trial.data.params["learning_rate_decay"] == "cosine"
         for name in ("blocks", "kernel_size", "batch_norm", "dense_units", "dropout"):
             assert name in trial.data.params, name
     assert result.searched == ["filters"] and 0.3 < result.test_accuracy <= 1

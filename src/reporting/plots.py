@@ -26,23 +26,27 @@ def _pyplot():
 def learning_curves(
     history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: Path, title: str = ""
 ) -> Path:
-    """Loss and accuracy per epoch, training vs validation."""
-    plt = _pyplot()
+    """Loss and accuracy per epoch, training vs validation.
+
+    Drawn once per trial, so on a bare Figure with a fixed layout: pyplot's bookkeeping and
+    tight_layout cost more than the drawing (0.11 s vs 0.07 s a picture)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     x = [e + 1 for e in epochs]  # "after epoch 1" reads better than step 0
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=80)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+    fig = Figure(figsize=(8, 3.2), dpi=80)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.8 if title else 0.88, wspace=0.25)
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=True):
         ax.plot(x, history[metric], "o-", label="train")
         ax.plot(x, history[f"val_{metric}"], "o-", label="validation")
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

@@ -53,7 +53,17 @@ class SoftmaxHyperModel(kt.HyperModel):
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
         # The batch size is a training argument like the others: searchable, recorded per trial.
         _, training = split_values(self.family, self.values(hp))
-        return model.fit(*args, **{**kwargs, **training.fit_arguments()})
+        extra = training.fit_arguments(kwargs.get("epochs", 1))
+        extra["callbacks"] = [*kwargs.get("callbacks", []), *extra["callbacks"]]
+        # Kept for the tuner to save the trial's best epoch from, rather than building the
+        # model again (`take_trained`).
+        self._trained = model
+        return model.fit(*args, **{**kwargs, **extra})
+
+    def take_trained(self) -> keras.Model | None:
+        """The model the last `fit` trained (once; None if already taken)."""
+        model, self._trained = getattr(self, "_trained", None), None
+        return model
 
     def values(self, hp: kt.HyperParameters) -> dict[str, Any]:
         """Every argument's value `hp` stands for (declaring the space on it if needed)."""

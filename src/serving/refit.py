@@ -50,8 +50,11 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             per_epoch = keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda epoch, logs: tracker.log_metrics(run_id, logs, step=epoch)
             )
-            model.fit(x, y, epochs=epochs, batch_size=training.batch_size, shuffle=True,
-                      callbacks=[per_epoch], verbose=0)  # fmt: skip
+            # The winner's planned length (Hyperband's own per trial) sets its rate schedule.
+            planned = int(winner.params.get("tuner/epochs", job["params"].get("epochs", epochs)))
+            fit = training.fit_arguments(planned)
+            fit["callbacks"].append(per_epoch)
+            model.fit(x, y, epochs=epochs, shuffle=True, verbose=0, **fit)
             model.save(Path(tmp) / "model.keras")
             tracker.log_file(run_id, Path(tmp) / "model.keras")
         return model, run_id
