@@ -93,3 +93,13 @@ def test_the_cnn_family_takes_raw_images_and_outputs_a_distribution(batch_norm, 
     probs = model.predict(small.x_test[:8], verbose=0)
     assert probs.shape == (8, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cnn_convs_stack_convolutions_before_each_pooling():
+    from src.model.cnn import CNN
+
+    model = build_model(CNN(blocks=2, filters=4, convs=2, dense_units=8), ADAM, "sparse")
+    convs = [layer for layer in model.layers if layer.name.startswith("conv_")]
+    assert [layer.name for layer in convs] == ["conv_1", "conv_1_2", "conv_2", "conv_2_2"]
+    assert [layer.filters for layer in convs] == [4, 4, 8, 8]
+    assert model.get_layer("pool_1").output.shape[1:3] == (14, 14)
