@@ -117,6 +117,8 @@ def _compose_with_hydra(*overrides):
         ("search.dropout=1.0", "search.dropout"),
         ("model._target_=src.model.nothing.Here", "model._target_"),
         ("train.early_stopping_patience=-1", "train.early_stopping_patience"),
+        ("study.repeats=-1", "study.repeats"),
+        ("study.repeat_seed=-3", "study.repeat_seed"),
         ("tuner.max_minutes=0", "tuner.max_minutes"),
         ("+search.hidden_width=64", "search.hidden_width"),
         ("tracking.experiment=' '", "tracking.experiment"),
