@@ -92,9 +92,18 @@ def _recorded(runs: list, trial_id: str) -> dict[int, Repeat]:
 
 
 def _train(job: PreparedJob, plan: Plan, run_id: str | None, result: JobResult, seed: int):
+    before = runtime.trial_snapshot()
+    metrics = _fit_and_score(job, plan, run_id, result, seed)
+    # The model and everything holding it are gone with _fit_and_score's frame: what
+    # TensorFlow still keeps of its traced graphs can be freed, as after a trial.
+    runtime.release_trial(before)
+    return Repeat.from_metrics(seed, metrics)
+
+
+def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed: int) -> dict:
+    """Train one repeat in its run; its metrics, recorded."""
     cfg, data = plan.cfg, job.dataset
     one_hot = cfg.loss.name == "categorical"
-    before = runtime.trial_snapshot()
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)  # initial weights and shuffling
     family, training = split_values(plan.family, result.best_hyperparameters)
@@ -109,38 +118,34 @@ def _train(job: PreparedJob, plan: Plan, run_id: str | None, result: JobResult, 
     )
     params = {**result.best_hyperparameters, **fixed_params(cfg), "search_seed": cfg.train.seed}
     tags = {"repeat_of_trial": result.best_trial_id}
-    try:
-        with job.tracker.repeat_run(run_id, seed, params, tags) as repeat_run_id:
-            epochs = EpochRecorder(job.tracker, repeat_run_id)
-            fit = training.fit_arguments(cfg.train.epochs)
-            fit["callbacks"] = [*callbacks(cfg), *fit["callbacks"], epochs]
-            with PeakMemory() as memory:
-                model.fit(
-                    data.x_train,
-                    data.labels("train", one_hot),
-                    validation_data=(data.x_val, data.labels("val", one_hot)),
-                    epochs=cfg.train.epochs,
-                    validation_batch_size=cfg.train.eval_batch_size,
-                    verbose=0,
-                    **fit,
-                )
-            if any(not math.isfinite(v) for v in epochs.history["loss"]):
-                raise NaNLossError("loss became NaN or infinite")
-            model.set_weights(epochs.best_weights)
-            test_loss, test_accuracy = model.evaluate(
-                data.x_test,
-                data.labels("test", one_hot),
-                batch_size=cfg.train.eval_batch_size,
+    with job.tracker.repeat_run(run_id, seed, params, tags) as repeat_run_id:
+        epochs = EpochRecorder(job.tracker, repeat_run_id)
+        fit = training.fit_arguments(cfg.train.epochs)
+        fit["callbacks"] = [*callbacks(cfg), *fit["callbacks"], epochs]
+        with PeakMemory() as memory:
+            model.fit(
+                data.x_train,
+                data.labels("train", one_hot),
+                validation_data=(data.x_val, data.labels("val", one_hot)),
+                epochs=cfg.train.epochs,
+                validation_batch_size=cfg.train.eval_batch_size,
                 verbose=0,
+                **fit,
             )
-            metrics = epochs.summary(cfg.train.epochs)
-            metrics |= {"test_accuracy": test_accuracy, "test_loss": test_loss}
-            metrics |= {"peak_memory_mb": memory.peak_mb, "memory_growth_mb": memory.growth_mb}
-            job.tracker.log_metrics(repeat_run_id, metrics)
-    finally:
-        del model
-        runtime.release_trial(before)
-    return Repeat.from_metrics(seed, metrics)
+        if any(not math.isfinite(v) for v in epochs.history["loss"]):
+            raise NaNLossError("loss became NaN or infinite")
+        model.set_weights(epochs.best_weights)
+        test_loss, test_accuracy = model.evaluate(
+            data.x_test,
+            data.labels("test", one_hot),
+            batch_size=cfg.train.eval_batch_size,
+            verbose=0,
+        )
+        metrics = epochs.summary(cfg.train.epochs)
+        metrics |= {"test_accuracy": test_accuracy, "test_loss": test_loss}
+        metrics |= {"peak_memory_mb": memory.peak_mb, "memory_growth_mb": memory.growth_mb}
+        job.tracker.log_metrics(repeat_run_id, metrics)
+    return metrics
 
 
 class EpochRecorder(keras.callbacks.Callback):

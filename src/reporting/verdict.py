@@ -198,10 +198,11 @@ def _trend(study: Study) -> str:
         moves = ("rises" if e.mean > 0 else "falls") if diff.significant else "does not move"
         change = f"it {moves} by {e.mean:+.4f} ({_ci(e, '+.4f')}, paired by seed, {e.n} seeds)"
     time = difference(last, first, "epoch_time", ratio=True).estimate
+    time_ci = f" ({_ci(time, '+.1%', stats.relative)})" if time.has_interval else ""
     return (
         f"Test accuracy by {key}: {', '.join(parts)}; from {study.labels[0]} to "
         f"{study.labels[-1]} {change}, and the time per epoch changes by "
-        f"{stats.relative(time.mean):+.1%}."
+        f"{stats.relative(time.mean):+.1%}{time_ci}."
     )
 
 
