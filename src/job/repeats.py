@@ -28,6 +28,7 @@ from src.job.context import fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, callbacks
 from src.model import OBJECTIVE, build_model, split_values
+from src.reporting.progress import JobProgress
 from src.reporting.results import JobResult, Repeat
 from src.runtime.memory import PeakMemory
 from src.search.trials import NaNLossError
@@ -43,7 +44,12 @@ def repeat_seeds(study: StudyConfig) -> list[int]:
 
 
 def run_repeats(
-    job: PreparedJob, plan: Plan, run_id: str | None, result: JobResult, name: str
+    job: PreparedJob,
+    plan: Plan,
+    run_id: str | None,
+    result: JobResult,
+    name: str,
+    progress: JobProgress | None = None,
 ) -> list[Repeat]:
     """The job's repeats in seed order: those recorded before, the others trained now."""
     tracker, seeds = job.tracker, repeat_seeds(plan.cfg.study)
@@ -64,9 +70,11 @@ def run_repeats(
             len(todo),
             len(seeds) - len(todo),
         )
-    for seed in todo:
+    for number, seed in enumerate(todo, start=len(seeds) - len(todo) + 1):
+        if progress is not None:
+            progress.repeat_started(number, len(seeds))
         try:
-            recorded[seed] = _train(job, plan, run_id, result, seed)
+            recorded[seed] = _train(job, plan, run_id, result, seed, progress)
         except NaNLossError:
             log.warning("%s: repeat of seed %d diverged (loss NaN); left out", name, seed)
             recorded[seed] = None
@@ -91,16 +99,16 @@ def _recorded(runs: list, trial_id: str) -> dict[int, Repeat]:
     return found
 
 
-def _train(job: PreparedJob, plan: Plan, run_id: str | None, result: JobResult, seed: int):
+def _train(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed: int, progress):
     before = runtime.trial_snapshot()
-    metrics = _fit_and_score(job, plan, run_id, result, seed)
+    metrics = _fit_and_score(job, plan, run_id, result, seed, progress)
     # The model and everything holding it are gone with _fit_and_score's frame: what
     # TensorFlow still keeps of its traced graphs can be freed, as after a trial.
     runtime.release_trial(before)
     return Repeat.from_metrics(seed, metrics)
 
 
-def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed: int) -> dict:
+def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed: int, progress):
     """Train one repeat in its run; its metrics, recorded."""
     cfg, data = plan.cfg, job.dataset
     one_hot = cfg.loss.name == "categorical"
@@ -119,7 +127,7 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
     params = {**result.best_hyperparameters, **fixed_params(cfg), "search_seed": cfg.train.seed}
     tags = {"repeat_of_trial": result.best_trial_id}
     with job.tracker.repeat_run(run_id, seed, params, tags) as repeat_run_id:
-        epochs = EpochRecorder(job.tracker, repeat_run_id)
+        epochs = EpochRecorder(job.tracker, repeat_run_id, progress)
         fit = training.fit_arguments(cfg.train.epochs)
         fit["callbacks"] = [*callbacks(cfg), *fit["callbacks"], epochs]
         with PeakMemory() as memory:
@@ -151,9 +159,9 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
 class EpochRecorder(keras.callbacks.Callback):
     """A repeat's per-epoch metrics and epoch times, as a trial's, and its best epoch's weights."""
 
-    def __init__(self, tracker: Recorder, run_id: str | None):
+    def __init__(self, tracker: Recorder, run_id: str | None, progress: JobProgress | None = None):
         super().__init__()
-        self.tracker, self.run_id = tracker, run_id
+        self.tracker, self.run_id, self.progress = tracker, run_id, progress
         self.history: dict[str, list[float]] = {key: [] for key in (*EPOCH_METRICS, "epoch_time")}
         self.best_epoch, self.best_weights = -1, None
 
@@ -166,6 +174,8 @@ class EpochRecorder(keras.callbacks.Callback):
         for key, value in metrics.items():
             self.history[key].append(value)
         self.tracker.log_metrics(self.run_id, metrics, step=epoch)
+        if self.progress is not None:
+            self.progress.epoch_ended(epoch)
         scores = self.history[OBJECTIVE]
         if self.best_epoch < 0 or scores[-1] > scores[self.best_epoch]:
             self.best_epoch, self.best_weights = epoch, self.model.get_weights()
