@@ -170,3 +170,12 @@ def test_the_study_plot_is_drawn(tmp_path):
     png, csv = study.files([a, b], tmp_path)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(csv.read_text().splitlines()) == 1 + 6
+
+
+def test_jobs_without_a_common_seed_are_not_paired():
+    a = job("a", {"loss": "sparse"}, [0.9, 0.91], [1.0, 1.1])
+    b = job("b", {"loss": "categorical"}, [0.9, 0.91], [1.2, 1.1])
+    b.repeats[:] = [Repeat(r.seed + 10, *list(vars(r).values())[1:]) for r in b.repeats]
+    (sentence,) = verdict.sentences(verdict.study_of([a, b]))
+    assert sentence.startswith("sparse and categorical share no seed")
+    assert "| categorical − sparse | no common seed |" in study.markdown([a, b])

@@ -24,7 +24,9 @@ def _estimate_cell(values: list[float], fmt: str) -> str:
     return f"{e.mean:{fmt}} ± {e.sd:{fmt}} [{e.low:{fmt}}, {e.high:{fmt}}]"
 
 
-def _difference_cell(diff: stats.Difference, fmt: str) -> str:
+def _difference_cell(diff: stats.Difference | None, fmt: str) -> str:
+    if diff is None:
+        return "no common seed"
     e = diff.estimate
     if diff.identical:
         return "identical in every seed"

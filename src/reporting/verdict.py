@@ -81,8 +81,10 @@ def _common(a: JobResult, b: JobResult) -> list[int]:
 
 
 def difference(a: JobResult, b: JobResult, quantity: str, ratio: bool = False):
-    """a - b (or a / b on the log scale: `ratio`) paired by seed."""
+    """a - b (or a / b on the log scale: `ratio`) paired by seed; None without a common seed."""
     seeds = _common(a, b)
+    if not seeds:
+        return None
     test = stats.paired_ratio if ratio else stats.paired
     return test(_values(a, quantity, seeds), _values(b, quantity, seeds))
 
@@ -118,6 +120,8 @@ def _alone(label: str, job: JobResult) -> str:
 
 def _pair(study: Study) -> str:
     (a, b), (la, lb) = study.jobs, study.labels
+    if not _common(a, b):
+        return _unpaired(la, lb)
     return (
         "; ".join(
             [_accuracy_clause(a, b, la, lb), _time_clause(a, b, la, lb), _memory_clause(a, b, la)]
@@ -188,6 +192,8 @@ def _trend(study: Study) -> str:
         interval = f" ({_ci(e, '.4f')})" if e.has_interval else ""
         parts.append(f"{e.mean:.4f} at {label}{interval}")
     first, last = study.jobs[0], study.jobs[-1]
+    if not _common(first, last):
+        return _unpaired(study.labels[0], study.labels[-1])
     diff = difference(last, first, "test_accuracy")
     e = diff.estimate
     if diff.identical:
@@ -203,6 +209,13 @@ def _trend(study: Study) -> str:
         f"Test accuracy by {key}: {', '.join(parts)}; from {study.labels[0]} to "
         f"{study.labels[-1]} {change}, and the time per epoch changes by "
         f"{stats.relative(time.mean):+.1%}{time_ci}."
+    )
+
+
+def _unpaired(la: str, lb: str) -> str:
+    return (
+        f"{la} and {lb} share no seed, so they cannot be compared seed by seed; give every job "
+        "the same study.repeat_seed."
     )
 
 
