@@ -72,9 +72,12 @@ def test_named_sweeps_compose_state_their_study_and_sweep(name):
         assert with_hydra.hydra.sweeper.params
 
 
-def test_loss_comparison_sweeps_both_losses():
+def test_loss_comparison_sweeps_both_losses_and_repeats_each_with_five_seeds():
     params = _compose_with_hydra("sweep=loss_comparison").hydra.sweeper.params
     assert params["loss"] == "sparse,categorical"
+    study = plan(compose("sweep=loss_comparison")).cfg.study
+    assert study.repeats == 5 and study.studied == ["loss"]
+    assert plan(compose()).cfg.study.repeats == 0  # off unless asked for
 
 
 def test_width_lr_sweeps_width_outside_and_learning_rate_inside():
@@ -117,6 +120,8 @@ def _compose_with_hydra(*overrides):
         ("search.dropout=1.0", "search.dropout"),
         ("model._target_=src.model.nothing.Here", "model._target_"),
         ("train.early_stopping_patience=-1", "train.early_stopping_patience"),
+        ("study.repeats=-1", "study.repeats"),
+        ("study.repeat_seed=-3", "study.repeat_seed"),
         ("tuner.max_minutes=0", "tuner.max_minutes"),
         ("+search.hidden_width=64", "search.hidden_width"),
         ("tracking.experiment=' '", "tracking.experiment"),

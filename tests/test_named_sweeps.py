@@ -24,6 +24,7 @@ def test_named_sweep_runs_its_jobs_and_records_its_study(name, store, tmp_path):
         "data.limit=1500",
         "train.epochs=1",
         "tuner.max_trials=1",
+        "study.repeats=0",  # loss_comparison's 5 repeats: tests/test_repeats.py runs repeats
         f"tracking.uri={store}",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
         f"hydra.run.dir={tmp_path / 'run'}",

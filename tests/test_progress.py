@@ -34,6 +34,16 @@ def test_job_progress_file_tracks_trials_and_epochs(tmp_path):
     assert "left" in line
 
 
+def test_the_repeats_after_the_search_show_as_such(tmp_path):
+    job = _job(tmp_path / "0", "loss=sparse", trials=1)
+    job.trial_ended(failed=False, best_val_accuracy=0.87, best="hidden_units=64")
+    job.repeat_started(2, 5)
+    job.epoch_ended(0)
+    line = progress.describe(json.loads((tmp_path / "0" / progress.PROGRESS_FILE).read_text()))
+    assert line.startswith("repeat 2/5  epoch 1/2") and "left" not in line
+    assert "best val_accuracy 0.8700" in line
+
+
 def test_plain_lines_when_not_a_terminal(tmp_path):
     _job(tmp_path / "0", "loss=sparse")
     second = _job(tmp_path / "1", "loss=categorical")

@@ -339,6 +339,7 @@ BAD_INPUT = [
     ("search.hidden_units='int(512, 32)'", "search.hidden_units:"),
     ("search.learning_rate=0", "search.learning_rate:"),
     ("search.learning_rate=-1e-3", "search.learning_rate:"),
+    ("study.repeats=-1", "study.repeats:"),
 ]
 
 

@@ -82,6 +82,33 @@ def test_resuming_a_job_reopens_its_run_and_kills_orphans(tracker, store):
     assert len(client.search_runs([tracker.experiment_id])) == 2  # no duplicate job run
 
 
+def test_repeat_runs_nest_apart_from_trials_and_their_orphans_are_killed(tracker, store):
+    client = mlflow_client(store)
+    with tracker.job_run("j", {}, {}) as job:
+        with tracker.trial_run(job, "0", {}) as trial:
+            pass
+        with tracker.repeat_run(job, 1000, {"hidden_units": 64}, {"repeat_of_trial": "0"}) as done:
+            pass
+        orphan = client.create_run(  # a dead process's repeat
+            tracker.experiment_id,
+            tags={"mlflow.parentRunId": job, "run_kind": "repeat", "seed": "1001"},
+        ).info.run_id
+        assert tracker.close_orphans(job) == []  # trials only
+        assert tracker.close_orphans(job, kind="repeat") == ["1001"]
+    run = client.get_run(done)
+    assert run.info.status == "FINISHED" and run.data.params == {
+        "hidden_units": "64",
+        "seed": "1000",
+    }
+    assert run.data.tags["run_kind"] == "repeat" and run.data.tags["seed"] == "1000"
+    assert run.data.tags["mlflow.parentRunId"] == job and run.data.tags["repeat_of_trial"] == "0"
+    killed = client.get_run(orphan)
+    assert killed.info.status == "KILLED" and killed.data.tags["killed_by"] == "crash"
+    assert {r.info.run_id for r in tracker.child_runs(job, "repeat")} == {done, orphan}
+    assert [r.info.run_id for r in tracker.child_runs(job, "trial")] == [trial]
+    assert list(tracker.attempts_by_trial(job)) == ["0"]  # repeats are not trials
+
+
 def test_unreachable_stores_fail_fast():
     with pytest.raises(TrackingError, match=r"^tracking.uri: cannot reach"):
         tracking.check_reachable("http://127.0.0.1:9")

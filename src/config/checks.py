@@ -68,6 +68,10 @@ def validate(cfg: DictConfig) -> None:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
     if cfg.train.early_stopping_patience < 0:
         _fail("train.early_stopping_patience", "must be >= 0 (0: off)")
+    if cfg.study.repeats < 0:
+        _fail("study.repeats", f"got {cfg.study.repeats}; use 0 (off) or a count of seeds >= 1")
+    if cfg.study.repeat_seed < 0:
+        _fail("study.repeat_seed", f"got {cfg.study.repeat_seed}; use a seed >= 0")
     budget = cfg.tuner.max_minutes
     if budget is not None and not budget > 0:
         _fail("tuner.max_minutes", f"got {budget}; use minutes > 0, or null for no limit")

@@ -148,6 +148,14 @@ class StudyConfig:
     studied: list[str] = field(default_factory=list)
     nuisance: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
+    # After the search, each job retrains its best configuration with this many training seeds
+    # (0: off), so that a comparison can tell a real difference from seed noise. One search
+    # seed gives one number per job; sparse and categorical differed by nothing but that seed.
+    repeats: int = 0
+    # The repeats' seeds: repeat_seed, repeat_seed + 1, ... - the same in every job of a sweep,
+    # so jobs are compared seed by seed. Apart from train.seed (the search's seed, which also
+    # carves the validation split every repeat is scored on).
+    repeat_seed: int = 1000
 
 
 @dataclass

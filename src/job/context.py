@@ -45,6 +45,7 @@ _NAME_EXCLUDED = (
     "sweep=",
     "hydra.",
     "progress=",
+    "study.",  # what is done after the search (repeats), not what a job searches
 )
 
 

@@ -98,7 +98,7 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
             validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
             epochs=cfg.train.epochs,
             validation_batch_size=cfg.train.eval_batch_size,
-            callbacks=_callbacks(cfg),
+            callbacks=callbacks(cfg),
             verbose=0,
         )
     except BudgetSpent:
@@ -117,18 +117,19 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
         ) from None
 
 
-def _callbacks(cfg: Config) -> list:
+def callbacks(cfg: Config) -> list:
+    """What every training of the job gets: stop on NaN, on a signal, early stopping."""
     import keras
 
     from src.model import OBJECTIVE
     from src.search.tuners import StopOnSignal
 
-    callbacks = [keras.callbacks.TerminateOnNaN(), StopOnSignal()]
+    found = [keras.callbacks.TerminateOnNaN(), StopOnSignal()]
     if cfg.train.early_stopping_patience > 0:
         # keras-tuner keeps each trial's best epoch (its checkpoint), whatever epoch it stops at.
-        callbacks.append(
+        found.append(
             keras.callbacks.EarlyStopping(
                 monitor=OBJECTIVE, mode="max", patience=cfg.train.early_stopping_patience
             )
         )
-    return callbacks
+    return found

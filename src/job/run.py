@@ -1,10 +1,12 @@
-"""One job's search end to end: check, prepare, lock, open the job's run, search, record.
+"""One job's search end to end: check, prepare, lock, open the job's run, search, record, and
+retrain the best configuration with the study's seeds (study.repeats).
 
 Nothing is written before the config, the tracking store and the data have all been checked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -62,10 +64,22 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
             result = record_best(
                 job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space
             )
+            if cfg.study.repeats > 0:
+                result = _repeat(job, plan, run_id, result, context.name, tuner.progress)
             if tuner.progress is not None:
                 tuner.progress.finished()
     _log_result(context.name, result, time.perf_counter() - started)
     return result
+
+
+def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, progress):
+    """The best configuration retrained with each of study.repeats seeds, recorded."""
+    from src.job.repeats import run_repeats
+    from src.reporting.records import log_repeats
+
+    repeats = run_repeats(job, plan, run_id, result, name, progress)
+    log_repeats(job.tracker, run_id, repeats)
+    return dataclasses.replace(result, repeats=repeats)
 
 
 def _load_tuner(cfg: Config, job: PreparedJob):

@@ -1,7 +1,8 @@
 """The pictures logged with every run, drawn with matplotlib's Agg backend (no display needed).
 
 Trial runs get their learning curves; job runs get the best model's test confusion matrix, a
-grid of misclassified test images, and `val_accuracy` against each searched hyperparameter.
+grid of misclassified test images, `val_accuracy` against each searched hyperparameter, and
+the study's repeats (each job's metrics per seed, with their means and intervals).
 """
 
 from __future__ import annotations
@@ -149,4 +150,40 @@ def hyperparameter_effects(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return path
+
+
+def repeats(
+    labels: Sequence[str],
+    jobs: Sequence[Sequence],
+    quantities: Mapping[str, str],
+    path: Path,
+    title: str = "",
+) -> Path:
+    """Each job's repeats, a panel per quantity (a Repeat field -> its name): a grey point per
+    seed, the seed's points joined across jobs (the pairs compared), and the job's mean with
+    its 95% interval."""
+    from matplotlib.figure import Figure
+
+    from src.reporting.stats import describe
+
+    fig = Figure(figsize=(3.3 * len(quantities), 3.6), dpi=80)
+    seeds = sorted({r.seed for job in jobs for r in job})
+    x = range(len(jobs))
+    for ax, (key, name) in zip(fig.subplots(1, len(quantities)), quantities.items(), strict=True):
+        for seed in seeds:  # a diverged repeat leaves a gap
+            y = [next((getattr(r, key) for r in job if r.seed == seed), np.nan) for job in jobs]
+            ax.plot(x, y, "o-", color="0.55", alpha=0.6, lw=0.8, ms=3)
+        for i, job in enumerate(jobs):
+            e = describe([getattr(r, key) for r in job])
+            err = [[e.mean - e.low], [e.high - e.mean]] if e.has_interval else None
+            # Beside its seeds, so that the points stay visible.
+            ax.errorbar(i + 0.15, e.mean, yerr=err, fmt="s", color="C0", capsize=5, ms=6)
+        ax.set_xticks(list(x), list(labels), rotation=30 if len(jobs) > 3 else 0)
+        ax.set_xlim(-0.5, len(jobs) - 0.5)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or f"{len(seeds)} seeds per job: mean and 95% interval")
+    fig.tight_layout()
+    fig.savefig(path)
     return path

@@ -51,6 +51,7 @@ class JobState:
     best_val_accuracy: float | None = None
     best: str = ""  # the best trial's hyperparameters, short
     finished: bool = False
+    repeat: str = ""  # "repeat 2/5" once the search is over (study.repeats)
     updated: float = field(default_factory=time.time)
 
 
@@ -91,6 +92,10 @@ class JobProgress:
             self.state.best_val_accuracy, self.state.best = best_val_accuracy, best
         self._write()
 
+    def repeat_started(self, number: int, total: int) -> None:
+        self.state.repeat, self.state.epoch = f"repeat {number}/{total}", 0
+        self._write()
+
     def finished(self) -> None:
         self.state.finished = True
         self._write()
@@ -105,7 +110,7 @@ def describe(state: dict, now: float | None = None) -> str:
     """One line: trial i of N, epoch, elapsed, estimated time left, best so far."""
     now = now or time.time()
     elapsed = now - state["started"]
-    line = f"trial {state['trial_number']:>2}/{state['max_trials']}"
+    line = state.get("repeat") or f"trial {state['trial_number']:>2}/{state['max_trials']}"
     if not state["finished"]:
         line += f"  epoch {state['epoch']}/{state['epochs']}"
     line += f"  {_clock(elapsed)}"
@@ -113,7 +118,7 @@ def describe(state: dict, now: float | None = None) -> str:
     left = state["max_trials"] * state["epochs"] - state["epochs_before"] - run
     if state["finished"]:
         line += "  done"
-    elif run:  # time per trial-epoch so far, times the trial-epochs left (at most)
+    elif run and not state.get("repeat"):  # s per trial-epoch so far x trial-epochs left
         line += f"  ~{_clock(elapsed / run * max(left, 0))} left"
     if state["best_val_accuracy"] is not None:
         line += f"  best val_accuracy {state['best_val_accuracy']:.4f} ({state['best']})"
@@ -203,7 +208,7 @@ class Display:
 
     def _print_changed(self, states: list[dict], width: int, now: float) -> None:
         for s in states:
-            key = (s["trials_done"], s["finished"])
+            key = (s["trials_done"], s["finished"], s.get("repeat"))
             due = now - self._last_line.get(s["job"], now) >= self.heartbeat
             if self._seen.get(s["job"]) != key or due:
                 self._seen[s["job"]], self._last_line[s["job"]] = key, now

@@ -17,7 +17,7 @@ from src.search.space import Space
 from src.tracking import Tracker
 
 if TYPE_CHECKING:
-    from src.reporting.results import JobResult
+    from src.reporting.results import JobResult, Repeat
 
 
 def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict) -> None:
@@ -25,7 +25,7 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
     best_run = next(
         (
             r.info.run_id
-            for r in tracker.trial_runs(run_id)
+            for r in tracker.child_runs(run_id, "trial")
             if r.data.tags.get("trial_id") == result.best_trial_id and r.info.status == "FINISHED"
         ),
         None,
@@ -105,3 +105,24 @@ def log_job_artifacts(
             "summary.md",
         ):
             tracker.log_file(run_id, folder / name)
+
+
+def log_repeats(tracker: Tracker, run_id: str | None, repeats: list[Repeat]) -> None:
+    """The repeats' statistics on the job's run: `repeats.<quantity>.mean`, `.sd`, `.ci_low`
+    and `.ci_high` (a 95% t-interval) for each quantity, and `repeats.seeds`."""
+    from src.reporting.results import REPEAT_METRICS  # it imports this module
+    from src.reporting.stats import describe
+
+    if not repeats:
+        return
+    metrics = {"repeats.seeds": len(repeats)}
+    for quantity in REPEAT_METRICS:
+        e = describe([getattr(r, quantity) for r in repeats])
+        metrics[f"repeats.{quantity}.mean"] = e.mean
+        if e.has_interval:
+            metrics |= {
+                f"repeats.{quantity}.sd": e.sd,
+                f"repeats.{quantity}.ci_low": e.low,
+                f"repeats.{quantity}.ci_high": e.high,
+            }
+    tracker.log_metrics(run_id, metrics)

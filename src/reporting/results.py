@@ -4,10 +4,11 @@ the job's run shows about its trials (a trials table, pictures and a Markdown su
 
 from __future__ import annotations
 
+import json
 import resource
 import statistics
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,30 @@ from src.model import OBJECTIVE
 from src.reporting.records import log_best, log_job_artifacts
 from src.search.space import Space
 from src.tracking import Tracker
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """The job's best configuration retrained with one training seed (study.repeats)."""
+
+    seed: int
+    val_accuracy: float  # at its best epoch
+    test_accuracy: float  # of its best epoch's weights: reported, never used to choose
+    epoch_time: float  # mean seconds per epoch
+    peak_memory_mb: float  # the process's peak resident memory while it trained
+
+    @classmethod
+    def from_metrics(cls, seed: int, metrics: dict[str, float]) -> Repeat:
+        return cls(seed, **{name: metrics[key] for name, key in REPEAT_METRICS.items()})
+
+
+# Each field of a Repeat (seed aside) and the metric its run records it as.
+REPEAT_METRICS = {
+    "val_accuracy": f"best_{OBJECTIVE}",
+    "test_accuracy": "test_accuracy",
+    "epoch_time": "mean_epoch_time",
+    "peak_memory_mb": "peak_memory_mb",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,11 @@ class JobResult:
     searched: list[str] = field(default_factory=list)
     # Why the search ended before its trials were done: "time_budget" (tuner.max_minutes).
     stopped_by: str | None = None
+    # The study's studied settings and this job's value of each (the verdict compares jobs
+    # that differ in them).
+    studied: dict[str, str] = field(default_factory=dict)
+    # The best configuration retrained with each of study.repeats seeds, in seed order.
+    repeats: list[Repeat] = field(default_factory=list)
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -157,6 +187,7 @@ def record_best(
         rows=rows,
         searched=space.searched() if space else [],
         stopped_by=getattr(tuner, "stopped_by", None),
+        studied=studied_values(cfg),
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:
@@ -173,3 +204,17 @@ def _evaluate(model, dataset: Dataset, cfg) -> tuple[float, float, np.ndarray]:
     )
     predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
     return float(test_loss), float(test_accuracy), predicted
+
+
+def studied_values(cfg) -> dict[str, str]:
+    """This job's value of each setting its study names as studied (`loss` -> `sparse`,
+    `search.<name>` -> the entry as written), as text."""
+    values = {}
+    for key in cfg.study.studied:
+        node = cfg
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if is_dataclass(node) and hasattr(node, "name"):  # a config group: its option's name
+            node = node.name
+        values[key] = str(node) if isinstance(node, str) else json.dumps(node, sort_keys=True)
+    return values

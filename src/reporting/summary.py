@@ -1,6 +1,9 @@
 """What a sweep says when its jobs end: per job its top trials, for a loss comparison sparse
-against categorical side by side. The summary goes to the terminal and, as `sweep_summary.md`
-with all trials in `sweep_trials.csv`, onto every job's MLflow run.
+against categorical side by side, and, when the jobs have repeats (study.repeats), the study's
+statistics ending with its verdict (src/reporting/study.py). The summary goes to the terminal
+and, as `sweep_summary.md` with all trials in `sweep_trials.csv` (and the repeats'
+`repeats.png` and `sweep_repeats.csv`), onto every job's MLflow run, the verdict as its
+`verdict` tag.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from src.reporting.status import JobOutcome
 
 TOP = 5  # trials listed in a job's summary
+_TAG_LIMIT = 5000  # characters of a tag value every MLflow store accepts
 _STOPPED = {"time_budget": ", stopped by its time budget (tuner.max_minutes)"}
 
 
@@ -75,6 +79,11 @@ def summary_markdown(outcomes: list[JobOutcome]) -> str:
     parts += [job_markdown(result) for result in finished]
     if len(finished) > 1:
         parts.append(comparison_markdown(finished))
+    from src.reporting import study  # scipy: only once a sweep ends
+
+    verdict = study.markdown(finished)
+    if verdict:  # the study's answer comes last
+        parts.append(verdict)
     return "\n".join(parts)
 
 
@@ -95,7 +104,8 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
 def _store(outcomes: list[JobOutcome], text: str) -> None:
     import pandas as pd
 
-    from src.tracking import log_files_to_runs
+    from src.reporting import study
+    from src.tracking import log_files_to_runs, tag_runs
 
     runs: dict[str, list[str]] = {}
     rows = []
@@ -106,14 +116,18 @@ def _store(outcomes: list[JobOutcome], text: str) -> None:
         rows += [{"job": o.job, "loss": o.result.loss, **row} for row in o.result.rows]
     if not runs:
         return
+    finished = [o.result for o in outcomes if o.finished]
+    verdict = study.verdict_text(finished)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "sweep_summary.md").write_text(text)
         pd.DataFrame(rows).to_csv(folder / "sweep_trials.csv", index=False)
+        files = [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
+        files += study.files(finished, folder)
         for uri, run_ids in runs.items():
-            log_files_to_runs(
-                uri, run_ids, [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
-            )
+            log_files_to_runs(uri, run_ids, files)
+            if verdict:
+                tag_runs(uri, run_ids, {"verdict": verdict[:_TAG_LIMIT]})
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -1,5 +1,6 @@
 """How the sweep's processes run: TensorFlow's threads and memory (`tf`), helper processes
-(`processes`), signals (`signals`), and files replaced atomically (`files`)."""
+(`processes`), signals (`signals`), files replaced atomically (`files`), and the memory a block
+of training takes (`memory`)."""
 
 from src.runtime.tf import import_tensorflow, release_trial, set_threads, trial_snapshot
 

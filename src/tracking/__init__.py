@@ -1,7 +1,7 @@
 """Everything the project records in MLflow, and reads back from it. All MLflow calls live here.
 
 - `store`: where the store is, whether it can be used, writing to it safely;
-- `runs`: the `Tracker` that opens, logs to and closes job and trial runs;
+- `runs`: the `Tracker` that opens, logs to and closes job runs and their trial and repeat runs;
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
 - `registry`: the Model Registry;
@@ -22,6 +22,7 @@ from src.tracking.store import (
     log_files_to_runs,
     sqlite_path,
     store_dir,
+    tag_runs,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "register_champion",
     "sqlite_path",
     "store_dir",
+    "tag_runs",
 ]

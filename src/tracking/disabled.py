@@ -32,11 +32,20 @@ class Recorder(Protocol):
         params: Mapping[str, Any],
         tags: Mapping[str, Any] | None = None,
     ) -> AbstractContextManager[str | None]: ...
+    def repeat_run(
+        self,
+        parent_run_id: str,
+        seed: int,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[str | None]: ...
     def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None: ...
     def find_job_run(self, search_key: str, running: bool = False) -> str | None: ...
-    def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]: ...
+    def close_orphans(
+        self, parent_run_id: str, tuner_id: str | None = None, kind: str = "trial"
+    ) -> list[str]: ...
     def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]: ...
-    def trial_runs(self, parent_run_id: str) -> list: ...
+    def child_runs(self, parent_run_id: str, kind: str) -> list: ...
     def download(self, run_id: str, path: str, folder: Path) -> Path: ...
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]: ...
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
@@ -62,19 +71,23 @@ class NullTracker:
     def trial_run(self, parent_run_id, trial_id, params, tags=None) -> Iterator[None]:
         yield None
 
+    @contextmanager
+    def repeat_run(self, parent_run_id, seed, params, tags=None) -> Iterator[None]:
+        yield None
+
     def end_run(self, run_id, status, tags=None) -> None:
         return None
 
     def find_job_run(self, search_key, running=False) -> None:
         return None
 
-    def close_orphans(self, parent_run_id, tuner_id=None) -> list[str]:
+    def close_orphans(self, parent_run_id, tuner_id=None, kind="trial") -> list[str]:
         return []
 
     def attempts_by_trial(self, parent_run_id) -> dict[str, list]:
         return {}
 
-    def trial_runs(self, parent_run_id) -> list:
+    def child_runs(self, parent_run_id, kind) -> list:
         return []
 
     def download(self, run_id, path, folder) -> Path:

@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ from src.tracking.store import (
     experiment_id,
     sqlite_path,
 )
+
+# The tag that tells runs of one kind apart under their job (what close_orphans returns).
+_ID_TAG = {"trial": "trial_id", "repeat": "seed"}
 
 
 class Tracker:
@@ -118,47 +121,61 @@ class Tracker:
             yield run_id
 
     @contextmanager
+    def _child_run(
+        self,
+        parent_run_id: str,
+        kind: str,
+        name: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any],
+    ) -> Iterator[str]:
+        """A run nested under `parent_run_id`, tagged with its kind (`run_kind`)."""
+        run = _retry_when_locked(self.client.create_run)(
+            self.experiment_id,
+            run_name=name,
+            tags={**_str_dict(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind},
+        )
+        with self._lifecycle(run.info.run_id):
+            self.log_params(run.info.run_id, params)
+            yield run.info.run_id
+
     def trial_run(
         self,
         parent_run_id: str,
         trial_id: str,
         params: Mapping[str, Any],
         tags: Mapping[str, Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> AbstractContextManager[str]:
         """A trial's run, nested under its job's run."""
-        run = _retry_when_locked(self.client.create_run)(
-            self.experiment_id,
-            run_name=f"trial-{trial_id}",
-            tags={
-                **_str_dict(tags or {}),
-                PARENT_TAG: parent_run_id,
-                RUN_KIND_TAG: "trial",
-                "trial_id": trial_id,
-            },
-        )
-        with self._lifecycle(run.info.run_id):
-            self.log_params(run.info.run_id, params)
-            yield run.info.run_id
+        tags = {**(tags or {}), "trial_id": trial_id}
+        return self._child_run(parent_run_id, "trial", f"trial-{trial_id}", params, tags)
 
-    @contextmanager
+    def repeat_run(
+        self,
+        parent_run_id: str,
+        seed: int,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[str]:
+        """The job's best configuration retrained with one training seed, under the job."""
+        tags = {**(tags or {}), "seed": seed}
+        return self._child_run(
+            parent_run_id, "repeat", f"repeat-{seed}", {**params, "seed": seed}, tags
+        )
+
     def refit_run(self, job_run_id: str, trial_run_id: str, params: Mapping[str, Any]):
         """A refit of a trial's hyperparameters on more data: nested under the trial's job,
         tagged with the trial run it retrains (`refit_of`)."""
-        run = _retry_when_locked(self.client.create_run)(
-            self.experiment_id,
-            run_name="refit",
-            tags={PARENT_TAG: job_run_id, RUN_KIND_TAG: "refit", "refit_of": trial_run_id},
-        )
-        with self._lifecycle(run.info.run_id):
-            self.log_params(run.info.run_id, params)
-            yield run.info.run_id
+        return self._child_run(job_run_id, "refit", "refit", params, {"refit_of": trial_run_id})
 
-    def close_orphans(self, parent_run_id: str, tuner_id: str | None = None) -> list[str]:
-        """Mark KILLED the trial runs a dead process left RUNNING (only those of one
-        distributed worker: `tuner_id`); returns their trial ids."""
+    def close_orphans(
+        self, parent_run_id: str, tuner_id: str | None = None, kind: str = "trial"
+    ) -> list[str]:
+        """Mark KILLED the runs of one kind (trials, repeats) a dead process left RUNNING
+        (only those of one distributed worker: `tuner_id`); returns their trial ids (seeds)."""
         orphans = [
             r
-            for r in self.trial_runs(parent_run_id)
+            for r in self.child_runs(parent_run_id, kind)
             if r.info.status == "RUNNING"
             and (tuner_id is None or r.data.tags.get("tuner_id") == tuner_id)
         ]
@@ -166,14 +183,14 @@ class Tracker:
             self.end_run(
                 run.info.run_id,
                 "KILLED",
-                {KILLED_BY_TAG: "crash", ERROR_TAG: "the process ended during this trial"},
+                {KILLED_BY_TAG: "crash", ERROR_TAG: f"the process ended during this {kind}"},
             )
-        return [run.data.tags.get("trial_id", "?") for run in orphans]
+        return [run.data.tags.get(_ID_TAG[kind], "?") for run in orphans]
 
     def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]:
         """Earlier runs of each trial id under a job run, oldest first."""
         attempts: dict[str, list] = {}
-        for run in sorted(self.trial_runs(parent_run_id), key=lambda r: r.info.start_time):
+        for run in sorted(self.child_runs(parent_run_id, "trial"), key=lambda r: r.info.start_time):
             attempts.setdefault(run.data.tags.get("trial_id", "?"), []).append(run)
         return attempts
 
@@ -222,9 +239,12 @@ class Tracker:
 
     # --- reading back --------------------------------------------------------------------------
 
-    def trial_runs(self, parent_run_id: str) -> list:
-        return self.client.search_runs(
+    def child_runs(self, parent_run_id: str, kind: str) -> list:
+        """The runs of one kind (`trial`, `repeat`, `refit`) under a job run."""
+        runs = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
             max_results=10000,
         )
+        # A run without the tag is a trial: only trials were nested before repeats and refits.
+        return [r for r in runs if r.data.tags.get(RUN_KIND_TAG, "trial") == kind]

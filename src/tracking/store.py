@@ -24,7 +24,7 @@ from src.errors import TrackingError
 log = logging.getLogger(__name__)
 
 PARENT_TAG = "mlflow.parentRunId"
-RUN_KIND_TAG = "run_kind"  # "job" or "trial"
+RUN_KIND_TAG = "run_kind"  # "job", "trial", "repeat" or "refit"
 ERROR_TAG = "error"
 # Why a run was KILLED: "interrupt" (Ctrl-C, SIGTERM: handled) or "crash" (kill -9, OOM,
 # reboot: found RUNNING by the next start). Only crashes count against a trial's attempts.
@@ -163,6 +163,16 @@ def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
     for run_id in run_ids:
         for path in files:
             _retry_when_locked(client.log_artifact)(run_id, str(path))
+
+
+def tag_runs(uri: str, run_ids: list[str], tags: Mapping[str, Any]) -> None:
+    """Set the same tags on several runs of one store (a sweep's verdict)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for run_id in run_ids:
+        for key, value in _str_dict(tags).items():
+            _retry_when_locked(client.set_tag)(run_id, key, value)
 
 
 def experiment_id(client, name: str, uri: str) -> str:
