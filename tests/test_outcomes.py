@@ -149,3 +149,11 @@ def test_a_multiruns_entry_process_passes_a_signal_on_to_the_launchers_workers(t
     assert result.returncode == 0, result.stderr[-2000:]  # the entry process did not raise
     assert result.stdout.split() == ["15", "True", "False"]
     assert (tmp_path / "worker").read_text() == "SIGTERM"
+
+
+def test_a_job_is_named_for_what_it_searches_not_where_results_go_or_what_follows():
+    from src.job import JobContext
+
+    overrides = ("loss=sparse", "export.refit=true", "study.repeats=3", "tracking.uri=x")
+    assert JobContext(overrides=overrides, sweep_id="s").name == "loss=sparse"
+    assert JobContext(overrides=("export.refit=true",), sweep_id="s").name == "defaults"

@@ -46,6 +46,7 @@ _NAME_EXCLUDED = (
     "hydra.",
     "progress=",
     "study.",  # what is done after the search (repeats), not what a job searches
+    "export.",  # read by `python -m src.export` only
 )
 
 
