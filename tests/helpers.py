@@ -1,6 +1,7 @@
 """Helpers the tests share: composing the real config, running the CLI, reading a store."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -94,3 +95,21 @@ def wait_until(predicate, timeout=180, interval=0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def read_store(uri: str, sql: str, args: tuple = ()) -> list[tuple] | None:
+    """The rows of a read-only query on a SQLite store, or None while it does not exist, has no
+    tables yet or a writer holds its lock (opening it with MLflow from a test would write to it)."""
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()

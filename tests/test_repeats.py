@@ -5,14 +5,13 @@ repeat it interrupted."""
 
 import math
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, all_runs, mlflow_client, run_cli, wait_until
+from helpers import ROOT, all_runs, mlflow_client, read_store, run_cli, wait_until
 from scipy import stats
 
 pytestmark = pytest.mark.slow
@@ -117,25 +116,18 @@ def test_loss_comparison_repeats_agree_with_the_runs_and_end_in_a_verdict(store,
 
 
 def running_repeat(uri: str, seed: str):
-    """The run id of seed `seed`'s RUNNING repeat once it has logged an epoch (read-only: opening
-    the store with MLflow from here would write to it)."""
-    path = Path(uri.removeprefix("sqlite:///"))
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            row = db.execute(
-                "SELECT r.run_uuid FROM runs r "
-                "JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'run_kind' "
-                "AND k.value = 'repeat' "
-                "JOIN tags s ON s.run_uuid = r.run_uuid AND s.key = 'seed' AND s.value = ? "
-                "WHERE r.status = 'RUNNING' AND EXISTS (SELECT 1 FROM metrics m "
-                "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy')",
-                (seed,),
-            ).fetchone()
-    except sqlite3.OperationalError:  # tables not created yet, or a writer holds the lock
-        return None
-    return row[0] if row else None
+    """The run id of seed `seed`'s RUNNING repeat once it has logged an epoch."""
+    rows = read_store(
+        uri,
+        "SELECT r.run_uuid FROM runs r "
+        "JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'run_kind' "
+        "AND k.value = 'repeat' "
+        "JOIN tags s ON s.run_uuid = r.run_uuid AND s.key = 'seed' AND s.value = ? "
+        "WHERE r.status = 'RUNNING' AND EXISTS (SELECT 1 FROM metrics m "
+        "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy')",
+        (seed,),
+    )
+    return rows[0][0] if rows else None
 
 
 def test_a_kill_9_during_the_repeats_costs_only_the_repeat_it_interrupted(store, tmp_path):

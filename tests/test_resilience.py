@@ -7,7 +7,6 @@ MLflow from here would itself create tables), interrupted mid-trial, and rerun.
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from helpers import (
     assert_each_trial_once,
     mlflow_client,
     one_line_error,
+    read_store,
     run_cli,
     wait_until,
 )
@@ -44,50 +44,34 @@ def start(*args, log_path: Path) -> subprocess.Popen:
     )
 
 
-def db_path(uri: str) -> Path:
-    return Path(uri.removeprefix("sqlite:///"))
-
-
 def running_trial(uri: str, trial_id: str, min_epochs: int = 1):
     """(run id, epochs logged) of the trial's RUNNING run once it has logged `min_epochs`."""
-    path = db_path(uri)
-    if not path.exists():
+    rows = read_store(
+        uri,
+        "SELECT r.run_uuid, (SELECT COUNT(*) FROM metrics m "
+        "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy') "
+        "FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+        "WHERE t.key = 'trial_id' AND t.value = ? AND r.status = 'RUNNING'",
+        (trial_id,),
+    )
+    if not rows:
         return None
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            row = db.execute(
-                "SELECT r.run_uuid FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-                "WHERE t.key = 'trial_id' AND t.value = ? AND r.status = 'RUNNING'",
-                (trial_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            (epochs,) = db.execute(
-                "SELECT COUNT(*) FROM metrics WHERE run_uuid = ? AND key = 'val_accuracy'", row
-            ).fetchone()
-    except sqlite3.OperationalError:  # tables not created yet, or a writer holds the lock
-        return None
-    return (row[0], epochs) if epochs >= min_epochs else None
+    run_id, epochs = rows[0]
+    return (run_id, epochs) if epochs >= min_epochs else None
 
 
 def jobs_mid_trial(uri: str) -> set[str] | None:
     """The parent (job) run ids of RUNNING trial runs that have logged an epoch."""
-    path = db_path(uri)
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            rows = db.execute(
-                "SELECT DISTINCT p.value FROM runs r "
-                "JOIN tags p ON p.run_uuid = r.run_uuid AND p.key = 'mlflow.parentRunId' "
-                "JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'run_kind' "
-                "AND k.value = 'trial' "
-                "WHERE r.status = 'RUNNING' AND EXISTS (SELECT 1 FROM metrics m "
-                "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy')"
-            ).fetchall()
-    except sqlite3.OperationalError:
-        return None
-    return {parent for (parent,) in rows}
+    rows = read_store(
+        uri,
+        "SELECT DISTINCT p.value FROM runs r "
+        "JOIN tags p ON p.run_uuid = r.run_uuid AND p.key = 'mlflow.parentRunId' "
+        "JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = 'run_kind' "
+        "AND k.value = 'trial' "
+        "WHERE r.status = 'RUNNING' AND EXISTS (SELECT 1 FROM metrics m "
+        "WHERE m.run_uuid = r.run_uuid AND m.key = 'val_accuracy')",
+    )
+    return None if rows is None else {parent for (parent,) in rows}
 
 
 def trial_runs(uri):

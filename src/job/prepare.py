@@ -83,7 +83,6 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
 
     from src.search.tuners import BudgetSpent
 
-    one_hot = cfg.loss.name == "categorical"
     # keras-tuner and Keras call gc.collect() several times per trial to free the last model;
     # each call walked every object TensorFlow, MLflow and the data had created (0.4 s each,
     # ~1.6 s per trial). Freezing what exists now leaves the collector only the trials' objects.
@@ -92,15 +91,7 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     if cfg.tuner.max_minutes is not None:
         tuner.deadline = time.monotonic() + 60 * cfg.tuner.max_minutes
     try:
-        tuner.search(
-            dataset.x_train,
-            dataset.labels("train", one_hot),
-            validation_data=(dataset.x_val, dataset.labels("val", one_hot)),
-            epochs=cfg.train.epochs,
-            validation_batch_size=cfg.train.eval_batch_size,
-            callbacks=callbacks(cfg),
-            verbose=0,
-        )
+        tuner.search(**training_data(cfg, dataset), callbacks=callbacks(cfg))
     except BudgetSpent:
         tuner.on_search_end()  # the trials done are saved; a rerun goes on with the others
     except KeyboardInterrupt:
@@ -115,6 +106,20 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
             f"stopped after {cfg.tuner.max_consecutive_failed_trials} trials failed in a row "
             f"(last: {last}); check the search space"
         ) from None
+
+
+def training_data(cfg: Config, dataset: data.Dataset) -> dict:
+    """What every training of the job fits on, trials and repeats alike: the training images,
+    the validation split, the epochs (`model.fit`'s arguments)."""
+    one_hot = cfg.loss.name == "categorical"
+    return {
+        "x": dataset.x_train,
+        "y": dataset.labels("train", one_hot),
+        "validation_data": (dataset.x_val, dataset.labels("val", one_hot)),
+        "epochs": cfg.train.epochs,
+        "validation_batch_size": cfg.train.eval_batch_size,
+        "verbose": 0,
+    }
 
 
 def callbacks(cfg: Config) -> list:

@@ -26,7 +26,7 @@ from src import runtime
 from src.config.schema import StudyConfig
 from src.job.context import fixed_params
 from src.job.preflight import Plan
-from src.job.prepare import PreparedJob, callbacks
+from src.job.prepare import PreparedJob, callbacks, training_data
 from src.model import OBJECTIVE, build_model, split_values
 from src.reporting.progress import JobProgress
 from src.reporting.results import JobResult, Repeat
@@ -131,15 +131,7 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
         fit = training.fit_arguments(cfg.train.epochs)
         fit["callbacks"] = [*callbacks(cfg), *fit["callbacks"], epochs]
         with PeakMemory() as memory:
-            model.fit(
-                data.x_train,
-                data.labels("train", one_hot),
-                validation_data=(data.x_val, data.labels("val", one_hot)),
-                epochs=cfg.train.epochs,
-                validation_batch_size=cfg.train.eval_batch_size,
-                verbose=0,
-                **fit,
-            )
+            model.fit(**training_data(cfg, data), **fit)
         if any(not math.isfinite(v) for v in epochs.history["loss"]):
             raise NaNLossError("loss became NaN or infinite")
         model.set_weights(epochs.best_weights)
