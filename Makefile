@@ -25,8 +25,10 @@ data: setup
 sweep: data
 	$(PY) -m src.sweep -m loss=sparse,categorical
 
+# Two test processes (TEST_WORKERS=1 for one): the suite mostly waits on subprocesses.
+TEST_WORKERS ?= 2
 test: data
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The unit layer (under a minute): no training, no sweeps, no processes; `make test` runs all.
 test-fast: data

@@ -94,6 +94,8 @@ def validate(cfg: DictConfig) -> None:
         _fail("tracking.uri", "is empty; use sqlite:///path/mlflow.db or http://host:port")
     if not str(cfg.tracking.experiment).strip():
         _fail("tracking.experiment", "is empty; give the MLflow experiment a name")
+    if not cfg.tracking.max_outage_seconds > 0:
+        _fail("tracking.max_outage_seconds", "must be > 0 seconds (default 120)")
 
 
 def _check_distributed(d: DictConfig) -> None:

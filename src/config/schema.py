@@ -137,6 +137,13 @@ class TrackingConfig:
     experiment: str = "${data.name}"
     # false: no MLflow at all (the benchmark's "tracking off" arm; quick local experiments).
     enabled: bool = True
+    # Metrics, tags, artifacts and run ends are written by a background thread, so training
+    # never waits for the store; each trial's records are in the store before the next
+    # trial starts. false: each write is made before training goes on.
+    asynchronous: bool = True
+    # How long an unreachable store (a server restarting) is waited for, writes retried every
+    # second meanwhile, before the job stops with its state saved (rerun it to resume).
+    max_outage_seconds: float = 120.0
 
 
 @dataclass

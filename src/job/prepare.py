@@ -61,7 +61,12 @@ def prepare(plan: Plan) -> PreparedJob:
     keras.backend.clear_session()  # nothing carried over from a previous job in this process
     state.install_safe_state_io()
     tracker = (
-        Tracker(cfg.tracking.uri, cfg.tracking.experiment)
+        Tracker(
+            cfg.tracking.uri,
+            cfg.tracking.experiment,
+            cfg.tracking.asynchronous,
+            cfg.tracking.max_outage_seconds,
+        )
         if cfg.tracking.enabled
         else NullTracker()
     )
@@ -81,6 +86,7 @@ def prepare(plan: Plan) -> PreparedJob:
 
 def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
 
+    from src.search.trials import StoreLost
     from src.search.tuners import BudgetSpent
 
     # keras-tuner and Keras call gc.collect() several times per trial to free the last model;
@@ -97,6 +103,9 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     except KeyboardInterrupt:
         tuner.save()  # the trial in progress stays queued: the next start runs it again
         raise
+    except StoreLost as exc:
+        tuner.save()  # as for Ctrl-C: a rerun runs the trial in progress again
+        raise exc.__cause__ from None
     except RuntimeError as exc:
         if "consecutive failures" not in str(exc):
             raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +12,7 @@ import keras_tuner as kt
 
 from src.reporting.progress import JobProgress
 from src.search.sampling import short
-from src.tracking import Tracker
+from src.tracking import StoreUnavailable, Tracker
 
 
 @dataclass
@@ -34,6 +36,29 @@ class TrialTracking:
 
 class NaNLossError(kt.errors.FailedTrialError):
     """The loss became NaN: the same values would diverge again, so never retried."""
+
+
+def checked(histories):
+    """A trial's histories, or NaNLossError if its loss diverged."""
+    for history in histories:
+        losses = history.history.get("loss", [])
+        if any(not math.isfinite(v) for v in losses):
+            raise NaNLossError("loss became NaN or infinite; lower the learning rate")
+    return histories
+
+
+class StoreLost(kt.errors.FatalError):
+    """The tracking store was given up on (src/tracking/background.py): keras-tuner must end
+    the search, not count the trial as failed and try another. `__cause__` holds the
+    `StoreUnavailable` to report."""
+
+
+@contextmanager
+def store_loss_is_fatal() -> Iterator[None]:
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise StoreLost(str(exc)) from exc
 
 
 def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:

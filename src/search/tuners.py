@@ -9,7 +9,6 @@ Nothing here is a callback handed to `search()`, so nothing needs to survive a d
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,12 @@ from src.reporting.progress import JobProgress
 from src.runtime import signals
 from src.search import kt_private
 from src.search.hypermodel import SoftmaxHyperModel
-from src.search.trials import NaNLossError, TrialTracking, report_trial_ended
+from src.search.trials import (
+    TrialTracking,
+    checked,
+    report_trial_ended,
+    store_loss_is_fatal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,11 @@ class TrackedTuner:
     def run_trial(self, trial, *args, **kwargs):
         self._epoch_times: list[float] = []
         if self.tracking is None:
-            return self._checked(super().run_trial(trial, *args, **kwargs))
+            return checked(super().run_trial(trial, *args, **kwargs))
+        with store_loss_is_fatal():
+            return self._run_tracked_trial(trial, *args, **kwargs)
+
+    def _run_tracked_trial(self, trial, *args, **kwargs):
         t = self.tracking
         if t.live_attempts:
             t.attempts = t.tracker.attempts_by_trial(t.parent_run_id)
@@ -82,7 +90,7 @@ class TrackedTuner:
                 )
             t._run_id = run_id
             try:
-                histories = self._checked(super().run_trial(trial, *args, **kwargs))
+                histories = checked(super().run_trial(trial, *args, **kwargs))
                 self._record_trial(trial, run_id, histories[-1])
             finally:
                 t._run_id = None
@@ -126,14 +134,6 @@ class TrackedTuner:
         history = {key: dict(tracker.metric_history(run_id, key)) for key in EPOCH_METRICS}
         best = max(history[OBJECTIVE], key=history[OBJECTIVE].get)
         return {key: values[best] for key, values in history.items() if best in values}
-
-    @staticmethod
-    def _checked(histories):
-        for history in histories:
-            losses = history.history.get("loss", [])
-            if any(not math.isfinite(v) for v in losses):
-                raise NaNLossError("loss became NaN or infinite; lower the learning rate")
-        return histories
 
     def on_trial_begin(self, trial):
         self._before_trial = runtime.trial_snapshot()

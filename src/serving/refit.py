@@ -43,7 +43,12 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
         one_hot = winner.loss == "categorical"
         x = np.concatenate([dataset.x_train, dataset.x_val])
         y = np.concatenate([dataset.labels("train", one_hot), dataset.labels("val", one_hot)])
-        tracker = tracking.Tracker(uri, cfg.tracking.experiment)
+        tracker = tracking.Tracker(
+            uri,
+            cfg.tracking.experiment,
+            cfg.tracking.asynchronous,
+            cfg.tracking.max_outage_seconds,
+        )
         params = {**winner.params, "loss": winner.loss, "epochs": epochs, "seed": seed}
         params["train_images"] = len(x)
         with tracker.refit_run(job["run_id"], winner.run_id, params) as run_id:

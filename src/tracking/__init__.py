@@ -8,6 +8,7 @@
 - `provenance`: the git commit behind a run.
 """
 
+from src.tracking.background import StoreUnavailable
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
@@ -33,6 +34,7 @@ __all__ = [
     "ModelVersion",
     "NullTracker",
     "Recorder",
+    "StoreUnavailable",
     "Tracker",
     "check_reachable",
     "download_artifact",

@@ -9,79 +9,92 @@ with the reason as a tag when it raised. The client API is used rather than MLfl
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from src.tracking.background import StoreUnavailable
 from src.tracking.store import (
     ERROR_TAG,
     KILLED_BY_TAG,
     PARENT_TAG,
     RUN_KIND_TAG,
-    _as_param,
-    _retry_when_locked,
     _short_reason,
     _store_init_lock,
     _str_dict,
     experiment_id,
+    http_retries_off,
     sqlite_path,
 )
+from src.tracking.writes import RunWrites
 
 # The tag that tells runs of one kind apart under their job (what close_orphans returns).
 _ID_TAG = {"trial": "trial_id", "repeat": "seed"}
 
 
-class Tracker:
-    """An MLflow client bound to one store and one experiment."""
+class Tracker(RunWrites):
+    """An MLflow client bound to one store and one experiment. Its writes (RunWrites) go
+    through a background thread unless `asynchronous` is false; reads wait for them first."""
 
     enabled = True
 
-    def __init__(self, uri: str, experiment: str):
+    def __init__(
+        self,
+        uri: str,
+        experiment: str,
+        asynchronous: bool = True,
+        max_outage_seconds: float = 120.0,
+    ):
         from mlflow.tracking import MlflowClient
 
         # MLflow resets its logger on import; its table creation notices are not news.
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         self.uri = uri
+        http_retries_off(uri)  # an outage is retried here, at a steady pace
+        self._start_writes(asynchronous, max_outage_seconds)
         path = sqlite_path(uri)
         if path is not None:
             path.resolve().parent.mkdir(parents=True, exist_ok=True)
         with _store_init_lock(uri):
             # The client opens (and, for a new store, creates) the database: inside the lock.
             self.client = MlflowClient(tracking_uri=uri)
-            self.client.search_experiments(max_results=1)
-            self.experiment_id = experiment_id(self.client, experiment, uri)
+            self._call(self.client.search_experiments, max_results=1)
+            self.experiment_id = self._call(experiment_id, self.client, experiment, uri)
 
     # --- runs ------------------------------------------------------------------------------
 
     @contextmanager
     def _lifecycle(self, run_id: str) -> Iterator[str]:
+        """The run's status follows the block; it ends once all written to it is stored."""
         try:
             yield run_id
+        except StoreUnavailable:
+            raise  # nothing can be written: the run stays RUNNING, the job is resumable
         except (KeyboardInterrupt, SystemExit):
-            self.end_run(run_id, "KILLED", {KILLED_BY_TAG: "interrupt"})
+            if not self.unavailable:
+                self.end_run(run_id, "KILLED", {KILLED_BY_TAG: "interrupt"})
+                self.flush()
             raise
         except BaseException as exc:
-            # The whole traceback beside the run, the reason in a tag the run list can show.
-            self.log_text(run_id, traceback.format_exc(), "error.txt")
-            self.end_run(run_id, "FAILED", {ERROR_TAG: _short_reason(exc)})
+            if not self.unavailable:
+                # The whole traceback beside the run, the reason in a tag the run list shows.
+                self.log_text(run_id, traceback.format_exc(), "error.txt")
+                self.end_run(run_id, "FAILED", {ERROR_TAG: _short_reason(exc)})
+                self.flush()
             raise
         else:
             self.end_run(run_id, "FINISHED")
-
-    @_retry_when_locked
-    def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
-        for key, value in (tags or {}).items():
-            self.client.set_tag(run_id, key, value)
-        self.client.set_terminated(run_id, status=status)
+            self.flush()
 
     def find_job_run(self, search_key: str, running: bool = False) -> str | None:
         """The most recent job run recorded for this search key (RUNNING only: `running`)."""
         status = " and attributes.status = 'RUNNING'" if running else ""
-        runs = self.client.search_runs(
+        self.flush()
+        runs = self._call(
+            self.client.search_runs,
             [self.experiment_id],
             filter_string=f"tags.{RUN_KIND_TAG} = 'job' and tags.search_key = '{search_key}'"
             + status,
@@ -101,13 +114,10 @@ class Tracker:
         """A job's parent run: a new one, or `resume_run_id` reopened. From the moment it is
         RUNNING, its status follows the block (nothing in between can leave it RUNNING)."""
         if resume_run_id is not None:
-            _retry_when_locked(self.client.update_run)(resume_run_id, status="RUNNING")
+            self._call(self.client.update_run, resume_run_id, status="RUNNING")
             run_id = resume_run_id
         else:
-            run = _retry_when_locked(self.client.create_run)(
-                self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
-            )
-            run_id = run.info.run_id
+            run_id = self._create_run(name, {**_str_dict(tags), RUN_KIND_TAG: "job"})
         with self._lifecycle(run_id):
             if resume_run_id is None:
                 self.log_params(run_id, params)
@@ -115,9 +125,10 @@ class Tracker:
                 self.set_tags(run_id, tags)
                 # How it stopped last time no longer describes it (`resumed_by_sweep` records
                 # that it was resumed); its trial runs keep their own KILLED/FAILED tags.
-                stale = self.client.get_run(run_id).data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}
-                for key in stale:
-                    _retry_when_locked(self.client.delete_tag)(run_id, key)
+                self.flush()
+                run = self._call(self.client.get_run, run_id)
+                for key in run.data.tags.keys() & {KILLED_BY_TAG, ERROR_TAG}:
+                    self._call(self.client.delete_tag, run_id, key)
             yield run_id
 
     @contextmanager
@@ -130,14 +141,11 @@ class Tracker:
         tags: Mapping[str, Any],
     ) -> Iterator[str]:
         """A run nested under `parent_run_id`, tagged with its kind (`run_kind`)."""
-        run = _retry_when_locked(self.client.create_run)(
-            self.experiment_id,
-            run_name=name,
-            tags={**_str_dict(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind},
-        )
-        with self._lifecycle(run.info.run_id):
-            self.log_params(run.info.run_id, params)
-            yield run.info.run_id
+        tags = {**_str_dict(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind}
+        run_id = self._create_run(name, tags)
+        with self._lifecycle(run_id):
+            self.log_params(run_id, params)
+            yield run_id
 
     def trial_run(
         self,
@@ -196,52 +204,21 @@ class Tracker:
 
     def download(self, run_id: str, path: str, folder: Path) -> Path:
         """One artifact of a run, downloaded into `folder`."""
-        return Path(self.client.download_artifacts(run_id, path, str(folder)))
+        self.flush()
+        return Path(self._call(self.client.download_artifacts, run_id, path, str(folder)))
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
-        return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]
-
-    # --- logging -----------------------------------------------------------------------------
-
-    @_retry_when_locked
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, _as_param(v)) for k, v in params.items()]
-        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
-            self.client.log_batch(run_id, params=items[i : i + 100], synchronous=True)
-
-    @_retry_when_locked
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(
-            run_id, tags=[RunTag(k, v) for k, v in _str_dict(tags).items()], synchronous=True
-        )
-
-    @_retry_when_locked
-    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
-        """Log several metrics at one step in one synchronous write (NaN/inf are kept)."""
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
-        self.client.log_batch(run_id, metrics=batch, synchronous=True)
-
-    def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(run_id, str(path), artifact_path)
-
-    def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
-        self.client.log_dict(run_id, obj, artifact_file)
-
-    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        self.client.log_text(run_id, text, artifact_file)
+        self.flush()
+        history = self._call(self.client.get_metric_history, run_id, key)
+        return [(m.step, m.value) for m in history]
 
     # --- reading back --------------------------------------------------------------------------
 
     def child_runs(self, parent_run_id: str, kind: str) -> list:
         """The runs of one kind (`trial`, `repeat`, `refit`) under a job run."""
-        runs = self.client.search_runs(
+        self.flush()
+        runs = self._call(
+            self.client.search_runs,
             [self.experiment_id],
             filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
             max_results=10000,

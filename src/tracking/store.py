@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import math
+import os
 import re
 import tempfile
 import time
@@ -197,3 +198,16 @@ def experiment_id(client, name: str, uri: str) -> str:
         )
     except MlflowException:  # another process created it between our lookup and our create
         return client.get_experiment_by_name(name).experiment_id
+
+
+def http_retries_off(uri: str) -> None:
+    """For a tracking server, leave retrying to the tracker (src/tracking/background.py).
+
+    MLflow retries a failed request itself, backing off exponentially (2, 4, 8 ... 64 s): after
+    a 25 s outage, training stood still for a minute, waiting out a back-off long after the
+    server was back. The tracker retries at a steady pace instead, for at most
+    tracking.max_outage_seconds. Values set in the environment are kept.
+    """
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")

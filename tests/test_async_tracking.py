@@ -1,0 +1,159 @@
+"""Tracking off the training thread: what it promises after kill -9 and through a tracking
+server's outage, with real processes and a real `mlflow server` on loopback."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, mlflow_client, run_cli, wait_until
+
+from src.runtime import processes
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def mlflow_server(folder: Path, port: int):
+    """`mlflow server` on a SQLite database in `folder`, serving artifacts; the same folder and
+    port again give the same server back."""
+    args = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--backend-store-uri", f"sqlite:///{folder / 'server.db'}", "--workers", "1"]
+    args += ["--artifacts-destination", str(folder / "artifacts"), "--serve-artifacts"]
+    url = f"http://127.0.0.1:{port}"
+    with processes.running(args, f"{url}/health", folder / "server.log", timeout=240) as proc:
+        yield proc
+
+
+def sweep(tmp_path: Path, url: str, *overrides: str) -> list[str]:
+    return [
+        "src.sweep",
+        "data.limit=6000",
+        "train.epochs=12",
+        "tuner.max_trials=1",
+        f"tracking.uri={url}",
+        "tracking.experiment=outage",
+        f"tuner.dir={tmp_path / 'tuner'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *overrides,
+    ]
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def runs(url: str, kind: str) -> list:
+    client = mlflow_client(url)
+    experiment = client.get_experiment_by_name("outage")
+    if experiment is None:
+        return []
+    found = client.search_runs([experiment.experiment_id], max_results=1000)
+    return [r for r in found if r.data.tags.get("run_kind") == kind]
+
+
+def epochs_stored(url: str, run_id: str) -> list[int]:
+    history = mlflow_client(url).get_metric_history(run_id, "val_accuracy")
+    return sorted(m.step for m in history)
+
+
+def trial_mid_training(url: str, min_epochs: int = 1) -> str | None:
+    """The RUNNING trial run's id once it has `min_epochs` epochs in the store."""
+    for run in runs(url, "trial"):
+        if run.info.status == "RUNNING" and len(epochs_stored(url, run.info.run_id)) >= min_epochs:
+            return run.info.run_id
+    return None
+
+
+def test_completed_epochs_survive_kill_9_with_asynchronous_logging(store, tmp_path):
+    """The training thread writes progress.json at each epoch's end and hands the epoch's
+    metrics to the tracker's thread; half a second later (\"soon\"), kill -9 loses none."""
+    args = ["src.sweep", "data.limit=6000", "train.epochs=30", "tuner.max_trials=1"]
+    args += [f"tracking.uri={store}", f"hydra.run.dir={tmp_path / 'run'}"]
+    proc = start(args, tmp_path / "log.txt")
+    progress = tmp_path / "run" / "progress.json"
+
+    def epochs_done() -> int:
+        try:
+            epochs = json.loads(progress.read_text()).get("epochs_run", 0)
+        except (OSError, ValueError):
+            return 0
+        return epochs if epochs >= 2 else 0
+
+    done = wait_until(epochs_done, timeout=300, interval=0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    (trial,) = [r for r in _sqlite_runs(store) if r.data.tags.get("run_kind") == "trial"]
+    assert trial.info.status == "RUNNING"  # killed: the next start closes it as a crash
+    steps = epochs_stored(store, trial.info.run_id)
+    assert steps[:done] == list(range(done)), (done, steps)  # each completed epoch, once
+    assert len(steps) == len(set(steps))
+
+
+def _sqlite_runs(uri: str) -> list:
+    client = mlflow_client(uri)
+    ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(ids, max_results=1000)
+
+
+def test_a_server_restarted_mid_trial_loses_and_duplicates_nothing(tmp_path):
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    with mlflow_server(tmp_path, port):
+        proc = start(sweep(tmp_path, url), tmp_path / "log.txt")
+        trial_id = wait_until(lambda: trial_mid_training(url), timeout=300)
+        killed_at = time.monotonic()
+    # The server is down (stopped with its workers) for a few seconds, then back.
+    time.sleep(max(0.0, 3 - (time.monotonic() - killed_at)))
+    with mlflow_server(tmp_path, port):
+        code = proc.wait(timeout=300)
+        log = (tmp_path / "log.txt").read_text()
+        assert code == 0, log[-3000:]
+        (job,) = runs(url, "job")
+        (trial,) = runs(url, "trial")
+        assert trial.info.run_id == trial_id
+        assert job.info.status == trial.info.status == "FINISHED"
+        # Every epoch's metrics once: none lost while the server was down, none written twice.
+        assert epochs_stored(url, trial_id) == list(range(12))
+        assert "model.keras" in {a.path for a in mlflow_client(url).list_artifacts(trial_id)}
+
+
+def test_a_server_that_never_comes_back_ends_the_job_in_one_line_and_it_resumes(tmp_path):
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = sweep(tmp_path, url, "tracking.max_outage_seconds=3")
+    with mlflow_server(tmp_path, port):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_until(lambda: trial_mid_training(url), timeout=300)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    # The one line, after the live progress lines (plain ones, as stderr is not a terminal).
+    lines = [line for line in err.strip().splitlines() if not line.startswith("[progress]")]
+    assert len(lines) == 1, err[-3000:]
+    (line,) = lines
+    assert line.startswith("error: tracking.uri: ") and "max_outage_seconds" in line, line
+    # Nothing was recorded as done that the store does not have: the same command, once the
+    # server is back, resumes the job and trains the trial again.
+    with mlflow_server(tmp_path, port):
+        again = run_cli(*args, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        (job,) = runs(url, "job")
+        assert job.info.status == "FINISHED"
+        trials = runs(url, "trial")
+        assert sorted(t.info.status for t in trials) == ["FINISHED", "KILLED"]
+        (finished,) = [t for t in trials if t.info.status == "FINISHED"]
+        assert epochs_stored(url, finished.info.run_id) == list(range(12))
