@@ -196,6 +196,12 @@ class DistributedConfig:
     tuner_id: str | None = None  # a worker's id (default worker-<hostname>); keep it on restart
     max_worker_restarts: int = 3  # a local worker that dies more often fails the job
     wait_for_chief: int = 600  # seconds a worker waits for the chief's job run to appear
+    # The oracle port admits only workers holding the chief's token (src/search/oracle_auth.py):
+    # SWEEP_ORACLE_TOKEN, else this file (mode 600). A local chief makes one for its workers.
+    token_file: str | None = None
+    # TLS, required off loopback: the chief's certificate (PEM; a worker trusts it) and key.
+    tls_cert: str | None = None
+    tls_key: str | None = None  # the chief's only
 
 
 @dataclass

@@ -45,3 +45,25 @@ def oracle_service():
         protos.get_service_grpc().add_OracleServicer_to_server,
         oracle_chief.exit_chief,
     )
+
+
+def oracle_stub(channel):
+    """keras-tuner's gRPC stub for its oracle service over `channel`."""
+    from keras_tuner.src import protos
+
+    return protos.get_service_grpc().OracleStub(channel)
+
+
+def use_channel(client, channel) -> None:
+    """Make keras-tuner's `OracleClient` (a worker's `tuner.oracle`) call the chief over
+    `channel`: keras-tuner 1.4.8 opens `grpc.insecure_channel` in its constructor, which carries
+    no credentials; it connects lazily, so replacing its stub before the first call means it
+    never connects."""
+    client.stub = oracle_stub(channel)
+
+
+def service_messages():
+    """keras-tuner's request messages for its oracle service (`protos.get_service()`)."""
+    from keras_tuner.src import protos
+
+    return protos.get_service()

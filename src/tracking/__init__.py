@@ -5,9 +5,13 @@
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
 - `registry`: the Model Registry;
-- `provenance`: the git commit behind a run.
+- `provenance`: the git commit behind a run;
+- `credentials`: no password in a URI, shown redacted;
+- `access`: whether the login in the environment may write to an authenticated server.
 """
 
+from src.tracking.access import check_write_access
+from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
@@ -35,12 +39,16 @@ __all__ = [
     "Recorder",
     "Tracker",
     "check_reachable",
+    "check_write_access",
     "download_artifact",
     "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",
     "log_files_to_runs",
+    "redact",
+    "refuse_secret_in_uri",
+    "refuse_secrets_in_args",
     "register_champion",
     "sqlite_path",
     "store_dir",
