@@ -83,12 +83,7 @@ def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: P
 def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, progress=None) -> None:
     """Serve the oracle until the search is done; start and watch the local workers."""
     d = cfg.distributed
-    if d.role == "chief":  # remote workers: the token they were given
-        host, port = parse_address(d.chief)
-        token = oracle_auth.token(d)
-    else:  # one machine: loopback, any free port (jobs of a multirun never collide)
-        host, port = "127.0.0.1", 0
-        token = oracle_auth.token(d, required=False) or oracle_auth.new_token()
+    host, port, token = _listen_on(d)
     tuner.oracle.verbose = 0  # the chief runs no trial; workers' runs and our progress report
     server = OracleServer(tuner.oracle, host, port, token, d.tls_cert, d.tls_key)
     address = f"{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.port}"
@@ -141,6 +136,15 @@ def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, prog
         server.stop()
     if progress is not None:
         _report(tuner, progress, seen)
+
+
+def _listen_on(d) -> tuple[str, int, str]:
+    """Where the oracle listens, and the token its workers must show."""
+    if d.role == "chief":  # remote workers: the token they were given
+        host, port = parse_address(d.chief)
+        return host, port, oracle_auth.token(d)
+    # One machine: loopback, any free port (jobs of a multirun never collide), a fresh token.
+    return "127.0.0.1", 0, oracle_auth.token(d, required=False) or oracle_auth.new_token()
 
 
 def _check(worker: LocalWorker, tracker, run_id: str | None, max_restarts: int) -> None:
