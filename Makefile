@@ -53,6 +53,7 @@ export: setup
 	$(PY) -m src.export $(EXPORT_ARGS)
 
 # The champion behind a REST endpoint; MLflow starts uvicorn by name, hence PATH.
+# Loopback only: MLflow's model server has no authentication of its own.
 serve: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" MLFLOW_TRACKING_URI=sqlite:///mlruns/mlflow.db \
 	  $(VENV)/bin/mlflow models serve -m "models:/fashion_mnist_softmax@champion" \

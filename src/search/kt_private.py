@@ -1,11 +1,12 @@
 """Every use of keras-tuner's private modules (`keras_tuner.src`), in one place.
 
 keras-tuner's public API (`import keras_tuner`) has no switch for its debug output, no hook for
-how it writes its state files, and no way to serve its oracle on an address of our choosing;
+how it writes its state files, no way to serve its oracle on an address of our choosing, and
+no way to give its gRPC client credentials;
 each function below names what it needs and why. These modules may change in any release, so
 pyproject.toml pins keras-tuner to the version this was written against (1.4.8): check each
 function when raising the pin (tests/test_distributed.py, tests/test_resilience.py,
-tests/test_state.py exercise them all).
+tests/test_state.py, tests/test_oracle_auth.py exercise them all).
 """
 
 from __future__ import annotations
