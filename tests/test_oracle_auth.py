@@ -12,6 +12,7 @@ import pytest
 from helpers import self_signed_certificate
 
 from src.errors import DistributedError
+from src.job import worker
 from src.search import kt_private, oracle_auth
 from src.search.oracle_server import OracleServer
 
@@ -59,6 +60,12 @@ def test_only_callers_with_the_token_reach_the_oracle(tmp_path, tls):
                 else grpc.StatusCode.UNAVAILABLE
             )
             assert refused.value.code() == expected, (why, refused.value)
+            if why == "wrong token":  # what a worker turns into its one-line error
+                assert worker._refused(RuntimeError("search failed")) is False
+                try:
+                    raise RuntimeError("search failed") from refused.value
+                except RuntimeError as wrapped:
+                    assert worker._refused(wrapped)
             assert oracle.trials == {}, why  # nothing created or changed
         trial = _create_trial(oracle_auth.channel("127.0.0.1", server.port, TOKEN, cert))
         assert trial.trial.trial_id and len(oracle.trials) == 1  # the worker's way in works

@@ -49,7 +49,7 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
         if _refused(exc):
             raise DistributedError(
                 f"distributed: the chief at {d.chief} refused this worker's token; give it "
-                f"the chief's ({oracle_auth.TOKEN_ENV} or distributed.token_file)"
+                f"the chief's token ({oracle_auth.TOKEN_ENV} or distributed.token_file)"
             ) from None
         raise
     log.info("%s: the chief has no more trials", tuner_id)
