@@ -28,7 +28,7 @@ sweep: data
 # Two test processes (TEST_WORKERS=1 for one): the suite mostly waits on subprocesses.
 TEST_WORKERS ?= 2
 test: data
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The unit layer (under a minute): no training, no sweeps, no processes; `make test` runs all.
 test-fast: data
@@ -55,6 +55,7 @@ export: setup
 	$(PY) -m src.export $(EXPORT_ARGS)
 
 # The champion behind a REST endpoint; MLflow starts uvicorn by name, hence PATH.
+# Loopback only: MLflow's model server has no authentication of its own.
 serve: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" MLFLOW_TRACKING_URI=sqlite:///mlruns/mlflow.db \
 	  $(VENV)/bin/mlflow models serve -m "models:/fashion_mnist_softmax@champion" \

@@ -98,7 +98,9 @@ def exit_code(exc: BaseException) -> int:
 
 
 def fail(message: str, code: int = USER_ERROR_EXIT) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    from src.tracking.credentials import redact
+
+    print(f"error: {redact(message)}", file=sys.stderr, flush=True)
     raise SystemExit(code)
 
 
@@ -106,9 +108,14 @@ def run_reporting_user_errors(entry: Callable[[], object]) -> None:
     """Run a command, turning user errors into one line on stderr and exit code 2.
 
     Hydra prints errors itself unless HYDRA_FULL_ERROR is set; setting it hands them to us.
+    A password in a URI on the command line is refused first, before Hydra writes its run
+    folder (which would record it).
     """
+    from src.tracking.credentials import refuse_secrets_in_args
+
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
+        refuse_secrets_in_args(sys.argv[1:])
         entry()
     except Exception as exc:
         message = one_line(exc)

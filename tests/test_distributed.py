@@ -157,6 +157,7 @@ def test_a_worker_without_its_chief_says_so(store, tmp_path):
         "distributed.chief=127.0.0.1:9",
         "distributed.wait_for_chief=1",
         f"hydra.run.dir={tmp_path / 'run'}",
+        env={"SWEEP_ORACLE_TOKEN": "a-token-shared-with-the-chief"},
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: distributed: no running job")

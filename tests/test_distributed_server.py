@@ -14,11 +14,24 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, TINY, assert_each_trial_once, job_and_trial_runs, mlflow_client, run_cli
+from helpers import (
+    ROOT,
+    TINY,
+    assert_each_trial_once,
+    job_and_trial_runs,
+    mlflow_client,
+    run_cli,
+    self_signed_certificate,
+)
 
 from src.runtime import processes
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+# One module-scoped server/sweep, shared by its tests: they run on one pytest-xdist worker.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.xdist_group("distributed_server"),
+]
 
 
 def _pg_bin(name: str) -> str | None:
@@ -123,10 +136,16 @@ def test_two_local_workers_against_a_postgres_backed_server(tracking_server, tmp
 
 def test_chief_and_workers_as_on_separate_hosts(tracking_server, tmp_path):
     """The README's several-machine commands, on one machine: the chief and two workers with
-    nothing shared but the tracking server (each its own tuner folder)."""
+    nothing shared but the tracking server (each its own tuner folder), the oracle's token
+    file and its certificate (TLS, as off loopback)."""
     port = processes.free_port()
+    cert, key = self_signed_certificate(tmp_path)
+    token = tmp_path / "oracle.token"
+    token.write_text("a-token-made-with-openssl-rand\n")
+    token.chmod(0o600)
     common = [*TINY, "tuner.max_trials=4", f"tracking.uri={tracking_server}"]
-    common.append("tracking.experiment=separate_hosts")
+    common += ["tracking.experiment=separate_hosts", f"distributed.token_file={token}"]
+    common.append(f"distributed.tls_cert={cert}")
 
     def start(name: str, *role: str) -> subprocess.Popen:
         return subprocess.Popen(
@@ -144,7 +163,12 @@ def test_chief_and_workers_as_on_separate_hosts(tracking_server, tmp_path):
             stderr=open(tmp_path / f"{name}.err", "w"),
         )
 
-    chief = start("chief", "distributed.role=chief", f"distributed.chief=127.0.0.1:{port}")
+    chief = start(
+        "chief",
+        "distributed.role=chief",
+        f"distributed.chief=127.0.0.1:{port}",
+        f"distributed.tls_key={key}",
+    )
     workers = [
         start(
             name,

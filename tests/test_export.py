@@ -22,7 +22,8 @@ from src import data
 from src.runtime import processes
 from src.serving.export import run_export
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# One module-scoped server/sweep, shared by its tests: they run on one pytest-xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("export")]
 NAME = "fashion_mnist_softmax"
 
 

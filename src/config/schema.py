@@ -111,7 +111,6 @@ class TunerConfig:
     # FAILED on the next start instead of being run again: a crash loop must end.
     max_crashes_per_trial: int = 3
     # Minutes after which no new trial starts (the running one finishes; None: no limit).
-    # keras-tuner has no such option. At least one trial runs.
     max_minutes: float | None = None
 
 
@@ -137,12 +136,10 @@ class TrackingConfig:
     experiment: str = "${data.name}"
     # false: no MLflow at all (the benchmark's "tracking off" arm; quick local experiments).
     enabled: bool = True
-    # Metrics, tags, artifacts and run ends are written by a background thread, so training
-    # never waits for the store; each trial's records are in the store before the next
-    # trial starts. false: each write is made before training goes on.
+    # Writes go through a background thread, so training never waits for the store; a trial's
+    # records are stored before the next trial starts (false: each write before going on).
     asynchronous: bool = True
-    # How long an unreachable store (a server restarting) is waited for, writes retried every
-    # second meanwhile, before the job stops with its state saved (rerun it to resume).
+    # An unreachable store is retried every second this long; then the job stops, resumable.
     max_outage_seconds: float = 120.0
 
 
@@ -159,9 +156,8 @@ class StudyConfig:
     # (0: off), so that a comparison can tell a real difference from seed noise. One search
     # seed gives one number per job; sparse and categorical differed by nothing but that seed.
     repeats: int = 0
-    # The repeats' seeds: repeat_seed, repeat_seed + 1, ... - the same in every job of a sweep,
-    # so jobs are compared seed by seed. Apart from train.seed (the search's seed, which also
-    # carves the validation split every repeat is scored on).
+    # The repeats' seeds: repeat_seed, +1, ... - the same in every job, so jobs are compared
+    # seed by seed; apart from train.seed (the search's, which also carves the validation split).
     repeat_seed: int = 1000
 
 
@@ -203,6 +199,12 @@ class DistributedConfig:
     tuner_id: str | None = None  # a worker's id (default worker-<hostname>); keep it on restart
     max_worker_restarts: int = 3  # a local worker that dies more often fails the job
     wait_for_chief: int = 600  # seconds a worker waits for the chief's job run to appear
+    # The oracle port admits only workers holding the chief's token (src/search/oracle_auth.py):
+    # SWEEP_ORACLE_TOKEN, else this file (mode 600). A local chief makes one for its workers.
+    token_file: str | None = None
+    # TLS, required off loopback: the chief's certificate (PEM; a worker trusts it) and key.
+    tls_cert: str | None = None
+    tls_key: str | None = None  # the chief's only
 
 
 @dataclass
@@ -218,8 +220,7 @@ class Config:
     study: StudyConfig = field(default_factory=StudyConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
-    # Live progress: auto (redrawn in place on a terminal, plain lines otherwise), live, lines,
-    # or off (quiet).
+    # Live progress: auto (in place on a terminal, plain lines otherwise), live, lines, off.
     progress: ProgressMode = ProgressMode.auto
 
 

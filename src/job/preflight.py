@@ -16,9 +16,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from src import config, data
 from src.config.schema import Config
 from src.model import family_class, searchable
+from src.search import oracle_auth
 from src.search.distributed import parse_address
 from src.search.space import Space, parse_space
-from src.tracking import check_reachable
+from src.tracking import check_reachable, check_write_access, refuse_secret_in_uri
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,12 @@ class Plan:
 
 def plan(cfg: DictConfig) -> Plan:
     """Validate `cfg` and type it; raises a UserError naming the field. Touches nothing."""
+    if cfg.tracking.enabled:  # first: every later message may name the URI
+        refuse_secret_in_uri(str(cfg.tracking.uri))
     config.validate(cfg)
     if cfg.distributed.role in ("chief", "worker"):
-        parse_address(cfg.distributed.chief)
+        host, _ = parse_address(cfg.distributed.chief)
+        oracle_auth.check(cfg.distributed, host)
     family = family_class(cfg.model._target_)
     search = OmegaConf.to_container(cfg.search, resolve=True)
     space = parse_space(search, searchable(family, cfg.model.name))
@@ -46,11 +50,14 @@ def plan(cfg: DictConfig) -> Plan:
 
 
 def check(cfg: DictConfig) -> Plan:
-    """`plan`, plus the tracking store reached and the data found; writes nothing to the store."""
+    """`plan`, plus the tracking store reached (and, on an authenticated server, this login's
+    write permission) and the data found; writes nothing to the store."""
     job = plan(cfg)
     typed = job.cfg
     if typed.tracking.enabled:
         check_reachable(typed.tracking.uri)
+        if typed.tracking.uri.startswith(("http://", "https://")):
+            check_write_access(typed.tracking.uri, typed.tracking.experiment)
     d = typed.data
     data.ensure_available(d.name, d.dir, d.system_dir, d.url)
     return job

@@ -7,9 +7,10 @@ import socket
 
 from omegaconf import DictConfig
 
+from src.errors import DistributedError
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
-from src.search import distributed
+from src.search import distributed, kt_private, oracle_auth
 
 log = logging.getLogger("sweep")
 
@@ -28,6 +29,10 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
     distributed.watch_chief()
     # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
     tuner = job.tuner(cfg, overwrite=False)
+    d = cfg.distributed
+    host, port = distributed.parse_address(d.chief)
+    channel = oracle_auth.channel(host, port, oracle_auth.token(d), d.tls_cert)
+    kt_private.use_channel(tuner.oracle, channel)
     if parent is not None:
         tuner.tracking = TrialTracking(
             job.tracker,
@@ -38,5 +43,23 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
             live_attempts=True,
         )
     log.info("%s: asking %s for trials", tuner_id, cfg.distributed.chief)
-    search(tuner, cfg, job.dataset)
+    try:
+        search(tuner, cfg, job.dataset)
+    except Exception as exc:
+        if _refused(exc):
+            raise DistributedError(
+                f"distributed: the chief at {d.chief} refused this worker's token; give it "
+                f"the chief's token ({oracle_auth.TOKEN_ENV} or distributed.token_file)"
+            ) from None
+        raise
     log.info("%s: the chief has no more trials", tuner_id)
+
+
+def _refused(exc: BaseException) -> bool:
+    import grpc
+
+    while exc is not None:
+        if isinstance(exc, grpc.RpcError) and exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

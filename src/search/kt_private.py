@@ -1,11 +1,12 @@
 """Every use of keras-tuner's private modules (`keras_tuner.src`), in one place.
 
 keras-tuner's public API (`import keras_tuner`) has no switch for its debug output, no hook for
-how it writes its state files, and no way to serve its oracle on an address of our choosing;
+how it writes its state files, no way to serve its oracle on an address of our choosing, and
+no way to give its gRPC client credentials;
 each function below names what it needs and why. These modules may change in any release, so
 pyproject.toml pins keras-tuner to the version this was written against (1.4.8): check each
 function when raising the pin (tests/test_distributed.py, tests/test_resilience.py,
-tests/test_state.py exercise them all).
+tests/test_state.py, tests/test_oracle_auth.py exercise them all).
 """
 
 from __future__ import annotations
@@ -45,3 +46,25 @@ def oracle_service():
         protos.get_service_grpc().add_OracleServicer_to_server,
         oracle_chief.exit_chief,
     )
+
+
+def oracle_stub(channel):
+    """keras-tuner's gRPC stub for its oracle service over `channel`."""
+    from keras_tuner.src import protos
+
+    return protos.get_service_grpc().OracleStub(channel)
+
+
+def use_channel(client, channel) -> None:
+    """Make keras-tuner's `OracleClient` (a worker's `tuner.oracle`) call the chief over
+    `channel`: keras-tuner 1.4.8 opens `grpc.insecure_channel` in its constructor, which carries
+    no credentials; it connects lazily, so replacing its stub before the first call means it
+    never connects."""
+    client.stub = oracle_stub(channel)
+
+
+def service_messages():
+    """keras-tuner's request messages for its oracle service (`protos.get_service()`)."""
+    from keras_tuner.src import protos
+
+    return protos.get_service()

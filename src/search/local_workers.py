@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 
 from src.errors import JobFailed
 from src.runtime import processes
+from src.search import oracle_auth
 from src.search.distributed import (
     CHIEF_PID_ENV,
     JOB_RUN_ENV,
@@ -71,6 +72,7 @@ def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: P
         "distributed.role=worker",
         f"distributed.chief={address}",
         f"distributed.tuner_id={tuner_id}",
+        *([f"distributed.tls_cert={cfg.distributed.tls_cert}"] if cfg.distributed.tls_cert else []),
         f"train.threads={worker_threads(cfg)}",
         "progress=off",
         "hydra.mode=RUN",
@@ -81,12 +83,9 @@ def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: P
 def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, progress=None) -> None:
     """Serve the oracle until the search is done; start and watch the local workers."""
     d = cfg.distributed
-    if d.role == "chief":
-        host, port = parse_address(d.chief)
-    else:  # one machine: loopback, any free port (jobs of a multirun never collide)
-        host, port = "127.0.0.1", 0
+    host, port, token = _listen_on(d)
     tuner.oracle.verbose = 0  # the chief runs no trial; workers' runs and our progress report
-    server = OracleServer(tuner.oracle, host, port)
+    server = OracleServer(tuner.oracle, host, port, token, d.tls_cert, d.tls_key)
     address = f"{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.port}"
     tracker.set_tags(run_id, {"oracle_address": f"{host}:{server.port}", "workers": d.workers})
     out = Path(context.output_dir or ".") / "workers"
@@ -94,6 +93,7 @@ def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, prog
     env = {
         **os.environ,
         CHIEF_PID_ENV: str(os.getpid()),
+        oracle_auth.TOKEN_ENV: token,  # in the environment: never on a command line or in a log
         **({JOB_RUN_ENV: run_id} if run_id else {}),
     }
     for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
@@ -136,6 +136,15 @@ def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, prog
         server.stop()
     if progress is not None:
         _report(tuner, progress, seen)
+
+
+def _listen_on(d) -> tuple[str, int, str]:
+    """Where the oracle listens, and the token its workers must show."""
+    if d.role == "chief":  # remote workers: the token they were given
+        host, port = parse_address(d.chief)
+        return host, port, oracle_auth.token(d)
+    # One machine: loopback, any free port (jobs of a multirun never collide), a fresh token.
+    return "127.0.0.1", 0, oracle_auth.token(d, required=False) or oracle_auth.new_token()
 
 
 def _check(worker: LocalWorker, tracker, run_id: str | None, max_restarts: int) -> None:

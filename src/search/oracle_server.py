@@ -2,19 +2,29 @@
 
 keras-tuner has no public API for serving its oracle on an address of our choosing (its own
 `start_server` reads the address from environment variables and blocks until the search ends);
-the private pieces come from src/search/kt_private.py.
+the private pieces come from src/search/kt_private.py. The port admits only callers holding
+the job's token, over local credentials on loopback or TLS (src/search/oracle_auth.py).
 """
 
 from __future__ import annotations
 
 from src.errors import DistributedError
-from src.search import kt_private
+from src.search import kt_private, oracle_auth
 
 
 class OracleServer:
-    """keras-tuner's `OracleServicer` for `oracle` on `host:port` (0: any free port)."""
+    """keras-tuner's `OracleServicer` for `oracle` on `host:port` (0: any free port), for
+    callers holding `token`; TLS with `tls_cert` and `tls_key` (required off loopback)."""
 
-    def __init__(self, oracle, host: str, port: int):
+    def __init__(
+        self,
+        oracle,
+        host: str,
+        port: int,
+        token: str,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+    ):
         from concurrent import futures
 
         import grpc
@@ -23,10 +33,14 @@ class OracleServer:
         kt_private.quiet()
         self.oracle = oracle
         self.servicer = servicer(oracle)
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=1),
+            interceptors=[oracle_auth.interceptor(token)],
+        )
         add_to_server(self.servicer, self.server)
+        credentials = oracle_auth.server_credentials(host, tls_cert, tls_key)
         try:
-            bound = self.server.add_insecure_port(f"{host}:{port}")
+            bound = self.server.add_secure_port(f"{host}:{port}", credentials)
         except RuntimeError:
             bound = 0
         if not bound:

@@ -97,6 +97,8 @@ def run_export(cfg) -> tracking.ModelVersion:
     """Select, evaluate, register and write the winner; prints the leaderboard."""
     cfg = plan(cfg).cfg  # checked and typed
     tracking.check_reachable(cfg.tracking.uri, must_exist=True)
+    if cfg.tracking.uri.startswith(("http://", "https://")):  # it registers, tags, may refit
+        tracking.check_write_access(cfg.tracking.uri, cfg.tracking.experiment)
     ex = cfg.export
     ordered = rank(_candidates(cfg))
     winner = ordered[0]

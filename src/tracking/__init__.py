@@ -2,13 +2,18 @@
 
 - `store`: where the store is, whether it can be used, writing to it safely;
 - `runs`: the `Tracker` that opens, logs to and closes job runs and their trial and repeat runs;
+- `writes`, `background`: what it writes, off the training thread and through outages;
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
 - `registry`: the Model Registry;
-- `provenance`: the git commit behind a run.
+- `provenance`: the git commit behind a run;
+- `credentials`: no password in a URI, shown redacted;
+- `access`: whether the login in the environment may write to an authenticated server.
 """
 
+from src.tracking.access import check_write_access
 from src.tracking.background import StoreUnavailable
+from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
@@ -37,12 +42,16 @@ __all__ = [
     "StoreUnavailable",
     "Tracker",
     "check_reachable",
+    "check_write_access",
     "download_artifact",
     "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",
     "log_files_to_runs",
+    "redact",
+    "refuse_secret_in_uri",
+    "refuse_secrets_in_args",
     "register_champion",
     "sqlite_path",
     "store_dir",
