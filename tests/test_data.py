@@ -147,3 +147,24 @@ def test_cli_reports_a_missing_data_dir_in_one_line(tmp_path):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith("error: data.dir:")
+
+
+def test_arrays_are_read_as_keras_reads_them_without_tensorflow():
+    from keras.datasets import fashion_mnist
+
+    from src.data.reading import read_arrays
+
+    (x, y), (xt, yt) = read_arrays("fashion_mnist", CACHE)
+    (kx, ky), (kxt, kyt) = fashion_mnist.load_data()
+    for ours, theirs in ((x, kx), (y, ky), (xt, kxt), (yt, kyt)):
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+def test_a_file_changed_after_it_was_verified_is_checked_again(copy_of_files):
+    spec = data.SPECS["fashion_mnist"]
+    assert not data._problems(spec, copy_of_files)  # verified, and remembered
+    victim = copy_of_files / "train-labels-idx1-ubyte.gz"
+    _corrupt(victim)
+    assert any(
+        "train-labels-idx1-ubyte.gz is corrupt" in p for p in data._problems(spec, copy_of_files)
+    )

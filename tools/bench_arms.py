@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +35,11 @@ class Result:
         return self.trial_epochs * self.train_images / self.wall
 
 
-def _run(argv: list[str], cwd: Path, log: Path) -> tuple[float, float, int]:
-    """Run a command; returns (wall seconds, peak RSS in MB, exit code).
+def _run(
+    argv: list[str], cwd: Path, log: Path, during: Callable[[], None] | None = None
+) -> tuple[float, float, int]:
+    """Run a command (and `during()` in a thread meanwhile); returns (wall seconds, peak RSS
+    in MB, exit code).
 
     `wait4` reports the largest resident size of the process and of the descendants it reaped,
     so a joblib multirun's worker processes are covered.
@@ -48,7 +53,12 @@ def _run(argv: list[str], cwd: Path, log: Path) -> tuple[float, float, int]:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
+        helper = threading.Thread(target=during, daemon=True) if during else None
+        if helper is not None:
+            helper.start()
         _, status, usage = os.wait4(proc.pid, 0)
+    if helper is not None:
+        helper.join()
     return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
@@ -60,8 +70,15 @@ def _new_store(folder: Path) -> str:
     return uri
 
 
-def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
-    folder = work / "plain"
+def plain(
+    work: Path,
+    trials: int,
+    epochs: int,
+    limit: int | None,
+    arm: str = "plain",
+    losses: str = "sparse,categorical",
+) -> Result:
+    folder = work / arm
     folder.mkdir(parents=True)
     uri = _new_store(folder)
     argv = [
@@ -79,7 +96,7 @@ def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
         "--dir",
         str(folder / "kt"),
         "--losses",
-        "sparse,categorical",
+        losses,
     ]
     if limit:
         argv += ["--limit", str(limit)]
@@ -87,10 +104,10 @@ def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
     wall, peak, code = _run(argv, folder, folder / "log.txt")
     lines = [line for line in (folder / "log.txt").read_text().splitlines() if line.startswith("{")]
     if not lines or code != 0:
-        return Result("plain", wall, peak, float("nan"), 0, 0, code or 1)
+        return Result(arm, wall, peak, float("nan"), 0, 0, code or 1)
     out = json.loads(lines[-1])
     return Result(
-        "plain",
+        arm,
         wall,
         peak,
         out["best_val_accuracy"],
@@ -100,10 +117,19 @@ def plain(work: Path, trials: int, epochs: int, limit: int | None) -> Result:
     )
 
 
-def sweep(work: Path, arm: str, overrides: list[str], tracked: bool = True) -> Result:
+def sweep(
+    work: Path,
+    arm: str,
+    overrides: list[str],
+    tracked: bool = True,
+    store: str | None = None,
+    during: Callable[[], None] | None = None,
+) -> Result:
+    """A `python -m src.sweep` arm: its own new store unless `store` is given (a server)."""
     folder = work / arm
     folder.mkdir(parents=True)
-    store = _new_store(folder) if tracked else f"sqlite:///{folder / 'mlflow.db'}"
+    if store is None:
+        store = _new_store(folder) if tracked else f"sqlite:///{folder / 'mlflow.db'}"
     out_dir = folder / "out"
     multirun = any("," in o for o in overrides)
     argv = [
@@ -118,7 +144,7 @@ def sweep(work: Path, arm: str, overrides: list[str], tracked: bool = True) -> R
     ]
     if not tracked:
         argv.append("tracking=none")
-    wall, peak, code = _run(argv, ROOT, folder / "log.txt")
+    wall, peak, code = _run(argv, ROOT, folder / "log.txt", during)
     statuses = [json.loads(p.read_text()) for p in sorted(out_dir.rglob("job_status.json"))]
     results = [s["result"] for s in statuses if s["status"] == "FINISHED"]
     if not results or code != 0:

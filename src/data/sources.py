@@ -4,7 +4,8 @@ Sources, in order: an explicit `data.dir`; Keras' cache (`$KERAS_HOME` or ~/.ker
 an OS package installs (`data.system_dir`, Debian's dataset-fashion-mnist); a download from
 `data.url`. Whatever the source, the files are checked against the SHA-256 of their
 *decompressed* content (Debian re-compresses the same bytes, so archive hashes differ), copied
-atomically into Keras' cache when they came from elsewhere, and read by `keras.datasets`.
+atomically into Keras' cache when they came from elsewhere, and read as `keras.datasets` reads
+them (src/data/reading.py), without TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from src.data.reading import read_arrays, remember_verified, verified_before
 from src.errors import DataError
 from src.runtime.files import replacing
 
@@ -93,12 +95,16 @@ def _content_digest(path: Path) -> str:
 
 
 def _problems(spec: DatasetSpec, folder: Path) -> list[str]:
-    """What is wrong with the files in `folder`: missing or corrupt ones (empty list = good)."""
+    """What is wrong with the files in `folder`: missing or corrupt ones (empty list = good).
+    A file verified before and unchanged since is not read again."""
     problems = []
+    remembered = keras_cache_dir(spec)
     for name, expected in spec.files.items():
         path = folder / name
         if not path.is_file():
             problems.append(f"{path} is missing")
+            continue
+        if verified_before(path, expected, remembered):
             continue
         try:
             ok = _content_digest(path) == expected
@@ -106,6 +112,8 @@ def _problems(spec: DatasetSpec, folder: Path) -> list[str]:
             ok = False
         if not ok:
             problems.append(f"{path} is corrupt (content checksum mismatch)")
+        else:
+            remember_verified(path, expected, remembered)
     return problems
 
 
@@ -180,14 +188,10 @@ def load_raw(
     system_dir: str | None = None,
     url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
 ):
-    """Train and test arrays from Keras' loader, read once per process per source."""
-    from src.runtime import import_tensorflow
-
-    import_tensorflow()
-    from keras import datasets
-
+    """Train and test arrays, as Keras' loader gives them (without importing TensorFlow), read
+    once per process per source."""
     source = ensure_available(name, data_dir, system_dir, url)
-    (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
+    (x_train, y_train), (x_test, y_test) = read_arrays(name, keras_cache_dir(SPECS[name]))
     log.info(
         "%s: %d training and %d test images from %s",
         SPECS[name].title,

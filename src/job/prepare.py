@@ -14,6 +14,7 @@ from src import data
 from src.config.schema import Config
 from src.errors import JobFailed
 from src.job.preflight import Plan
+from src.runtime import timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, Tracker
 
@@ -70,6 +71,7 @@ def prepare(plan: Plan) -> PreparedJob:
         if cfg.tracking.enabled
         else NullTracker()
     )
+    timings.mark("tracker_ready")
     hypermodel = SoftmaxHyperModel(
         search_space,
         plan.family,

@@ -6,8 +6,10 @@ Nothing is written before the config, the tracking store and the data have all b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig, OmegaConf
 
 import src.runtime as runtime
+from src import data
 from src.config import ROOT
 from src.config.schema import Config
 from src.job import preflight
@@ -22,6 +25,7 @@ from src.job.context import JobContext, fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, prepare, search
 from src.job.worker import run_worker
+from src.runtime import timings
 from src.search import distributed, local_workers, state
 from src.tracking import git_state
 
@@ -36,10 +40,16 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     """Run one job's search end to end. Nothing is written before the config, the tracking
     store and the data have all been checked."""
     context = context or JobContext()
+    timings.begin_job()
     plan = preflight.check(cfg)
     cfg = plan.cfg  # typed from here on
+    timings.mark("checked")
+    reading = _read_data_meanwhile(cfg)
     runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
     runtime.set_threads(cfg.train.threads)
+    timings.mark("tensorflow_imported")
+    reading.join()
+    timings.mark("data_read")
     from src.reporting.results import record_best
 
     job = prepare(plan)
@@ -47,8 +57,10 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
         run_worker(cfg, job)
         return None
     started = time.perf_counter()
+    timings.mark("prepared")
     with state.search_lock(job.root, job.project):
         tuner, resume_id = _load_tuner(cfg, job)
+        timings.mark("tuner_ready")
         tags = _job_tags(
             cfg, context, job.key, job.root / job.project, job.dataset.source, resume_id
         )
@@ -61,15 +73,33 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
                 _recorded_epoch_seconds(tuner, job.tracker.attempts_by_trial(run_id))
             else:
                 search(tuner, cfg, job.dataset)
+            timings.mark("searched")
             result = record_best(
                 job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space
             )
+            timings.mark("recorded")
             if cfg.study.repeats > 0:
                 result = _repeat(job, plan, run_id, result, context.name, tuner.progress)
             if tuner.progress is not None:
                 tuner.progress.finished()
     _log_result(context.name, result, time.perf_counter() - started)
+    timings.mark("ended")
+    timings.write(context.output_dir)
     return result
+
+
+def _read_data_meanwhile(cfg: Config) -> threading.Thread:
+    """Read the data set's files in a thread while TensorFlow is imported: decompressing
+    releases the GIL, so the two share both cores. An error is left for `prepare` to raise
+    (it reads again; what was read is cached)."""
+
+    def read() -> None:
+        with contextlib.suppress(Exception):
+            data.load_raw(cfg.data.name, cfg.data.dir, cfg.data.system_dir, cfg.data.url)
+
+    thread = threading.Thread(target=read, name="read-data", daemon=True)
+    thread.start()
+    return thread
 
 
 def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, progress):

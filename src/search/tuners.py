@@ -9,7 +9,6 @@ Nothing here is a callback handed to `search()`, so nothing needs to survive a d
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,14 +17,14 @@ import keras_tuner as kt
 
 from src import runtime
 from src.model import OBJECTIVE
-from src.reporting import plots
 from src.reporting.progress import JobProgress
-from src.runtime import signals
+from src.runtime import signals, timings
 from src.search import kt_private
 from src.search.hypermodel import SoftmaxHyperModel
 from src.search.trials import (
     TrialTracking,
     checked,
+    record_trial,
     report_trial_ended,
     store_loss_is_fatal,
 )
@@ -91,42 +90,12 @@ class TrackedTuner:
             t._run_id = run_id
             try:
                 histories = checked(super().run_trial(trial, *args, **kwargs))
-                self._record_trial(trial, run_id, histories[-1])
+                record_trial(self, trial, run_id, histories[-1])
+                with timings.cost("trial_flush"):  # its records stored before it ends
+                    t.tracker.flush()
             finally:
                 t._run_id = None
         return histories
-
-    def _record_trial(self, trial, run_id: str, history) -> None:
-        """What a finished trial leaves on its run: summary metrics, hyperparameters, learning
-        curves and its best-epoch model."""
-        tracker = self.tracking.tracker
-        values = history.history[OBJECTIVE]
-        best = max(range(len(values)), key=values.__getitem__)
-        metrics = {
-            f"best_{OBJECTIVE}": values[best],
-            "best_val_loss": history.history["val_loss"][best],
-            "best_epoch": history.epoch[best],
-            "mean_epoch_time": sum(self._epoch_times) / max(len(self._epoch_times), 1),
-        }
-        if history.epoch[-1] + 1 < history.params.get("epochs", 0):  # early stopping ended it
-            metrics["stopped_epoch"] = history.epoch[-1]
-        tracker.log_metrics(run_id, metrics)
-        tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
-        with tempfile.TemporaryDirectory() as tmp:
-            curves = plots.learning_curves(
-                history.history,
-                history.epoch,
-                Path(tmp) / "learning_curves.png",
-                f"trial {trial.trial_id}",
-            )
-            tracker.log_file(run_id, curves)
-            # The model its score belongs to: keras-tuner's best-epoch checkpoint, loaded into
-            # the model just trained (building another costs 0.1 s a trial).
-            model = self.hypermodel.take_trained()
-            model = self.load_model(trial) if model is None else model
-            model.load_weights(self._get_checkpoint_fname(trial.trial_id))
-            model.save(Path(tmp) / "model.keras")
-            tracker.log_file(run_id, Path(tmp) / "model.keras")
 
     def _recorded_result(self, run_id: str) -> dict[str, float]:
         """The metrics of a recorded trial run at its best epoch, as keras-tuner takes them."""
@@ -154,10 +123,16 @@ class TrackedTuner:
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.perf_counter()
+        timings.mark("first_epoch_started")
+        if epoch == 0 and getattr(self, "_last_epoch_ended", None) is not None:
+            # Recording a trial, building and compiling the next: a trial's cost beside epochs.
+            timings.add_cost("between_trials", self._epoch_started - self._last_epoch_ended)
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
-        seconds = time.perf_counter() - self._epoch_started
+        self._last_epoch_ended = time.perf_counter()
+        seconds = self._last_epoch_ended - self._epoch_started
         self._epoch_times.append(seconds)
+        timings.mark("first_epoch_ended")
         if self.progress is not None:
             self.progress.epoch_ended(epoch)
         if self.tracking is None or self.tracking._run_id is None:

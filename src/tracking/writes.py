@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from src.runtime import timings
 from src.tracking.background import BackgroundWriter, Outage
 from src.tracking.store import _as_param, _str_dict
 
@@ -84,7 +85,8 @@ class RunWrites:
             run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
             return run.info.run_id
 
-        return self._call(create)
+        with timings.cost("run_creation"):
+            return self._call(create)
 
     def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
         if tags:
