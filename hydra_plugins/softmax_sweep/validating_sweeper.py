@@ -80,13 +80,19 @@ class ValidatingSweeper(Sweeper):
         from src.runtime import signals
 
         jobs = self.jobs(arguments)
+        tracked = False
         for job in jobs:
-            preflight.check(self.hydra_context.config_loader.load_sweep_config(self.config, job))
+            plan = preflight.check(
+                self.hydra_context.config_loader.load_sweep_config(self.config, job)
+            )
+            tracked = tracked or plan.cfg.tracking.enabled
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
         status.clear_interrupted(sweep_dir)  # a rerun into the same folder starts its jobs
         progress.start(self.config.progress).watch(sweep_dir)
+        if tracked:  # storing the closing summary needs MLflow: imported while the jobs run
+            summary.import_meanwhile()
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else None
         size = size or max(len(jobs), 1)
         returns = []

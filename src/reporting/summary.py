@@ -8,8 +8,10 @@ and, as `sweep_summary.md` with all trials in `sweep_trials.csv` (and the repeat
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +101,22 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     print("\n" + text, file=file, flush=True)
     _store(outcomes, text)
     return sum(not o.finished for o in outcomes)
+
+
+def import_meanwhile() -> None:
+    """Import what storing the closing summary needs (MLflow, pandas, SciPy: about 2 s) in a
+    thread of the entry process while it waits for the jobs, rather than after them."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            import pandas  # noqa: F401
+
+            from src.reporting import study  # noqa: F401
+            from src.tracking import store
+
+            store.import_client()
+
+    threading.Thread(target=load, name="import-meanwhile", daemon=True).start()
 
 
 def _store(outcomes: list[JobOutcome], text: str) -> None:
