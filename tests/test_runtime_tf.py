@@ -3,9 +3,12 @@ with every trained model; with it they come back to where the trial started. Ent
 counted, not memory, so the check is deterministic."""
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from src import runtime
 from src.runtime import tf as runtime_tf
@@ -66,3 +69,15 @@ def test_released_trials_leave_nothing_and_unreleased_ones_pile_up(tiny_trial):
     # Without the release, both registries grow with every model: what the release prevents.
     for before, after in itertools.pairwise(grown):
         assert len(after[0]) > len(before[0]) and len(after[1]) > len(before[1])
+
+
+def test_tensorflow_is_imported_without_sklearn_which_stays_importable():
+    code = (
+        "import sys; from src.runtime import import_tensorflow; import_tensorflow(); "
+        "print('sklearn' in sys.modules); import sklearn; print(sklearn.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "sklearn"]
