@@ -3,6 +3,7 @@
 Real TensorFlow, keras-tuner and an SQLite MLflow store in a temporary folder; tiny budgets.
 """
 
+import json
 from pathlib import Path
 
 import keras
@@ -37,11 +38,14 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         assert 0.3 < metrics["best_val_accuracy"] <= 1
         artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
         assert {"config.yaml", "best_trial.json"} <= artifacts
+        _assert_mlflow_conventions(job, ["training", "validation", "test"])
         children = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
         assert sorted(t.data.tags["trial_id"] for t in children) == ["0", "1"]
         loss = job.data.params["loss"]
         for trial in children:
             assert trial.info.status == "FINISHED"
+            _assert_mlflow_conventions(trial, ["training", "validation"])
+            assert not [k for k in trial.data.metrics if k.startswith("system/")]  # off: default
             params = trial.data.params
             for name in (
                 "hidden_units",
@@ -101,6 +105,23 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
     # The same command again resumes: nothing is retrained or logged twice.
     run_tiny_headline(store, tmp_path, "train.epochs=2")
     assert len(all_runs(store)) == len(jobs) + len(trials)
+
+
+def _assert_mlflow_conventions(run, contexts: list[str]) -> None:
+    """What MLflow's UI reads: the data set's splits as dataset inputs (Datasets column), the
+    source tags (Source column) and the user."""
+    tags = run.data.tags
+    assert tags["mlflow.source.name"] == "src/sweep.py" and tags["mlflow.source.type"] == "LOCAL"
+    assert len(tags["mlflow.source.git.commit"]) == 40 and run.info.user_id == tags["mlflow.user"]
+    inputs = run.inputs.dataset_inputs
+    assert sorted(i.tags[0].value for i in inputs) == sorted(contexts), inputs
+    expected = data.split_digests("fashion_mnist", 1500, 0.1, 42)
+    for item in inputs:
+        assert item.dataset.name == "fashion_mnist" and item.tags[0].key == "mlflow.data.context"
+        assert item.dataset.digest == expected[item.tags[0].value]
+        assert json.loads(item.dataset.source)["url"].startswith("https://")
+        rows = json.loads(item.dataset.profile)["num_rows"]
+        assert rows == {"training": 1350, "validation": 150, "test": 10000}[item.tags[0].value]
 
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "grid", "hyperband"])

@@ -137,6 +137,9 @@ class TrackingConfig:
     experiment: str = "${data.name}"
     # false: no MLflow at all (the benchmark's "tracking off" arm; quick local experiments).
     enabled: bool = True
+    # MLflow's system metrics (CPU, memory, disk, network) on every trial run, sampled every
+    # MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL seconds (10). Off: see the README for its cost.
+    system_metrics: bool = False
 
 
 @dataclass

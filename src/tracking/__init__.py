@@ -5,10 +5,12 @@
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
 - `registry`: the Model Registry;
-- `provenance`: the git commit behind a run.
+- `provenance`: the git commit behind a run;
+- `lineage`: MLflow's own conventions: source tags, dataset inputs, system metrics.
 """
 
 from src.tracking.disabled import NullTracker, Recorder
+from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
@@ -35,14 +37,18 @@ __all__ = [
     "Recorder",
     "Tracker",
     "check_reachable",
+    "dataset_inputs",
     "download_artifact",
     "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",
+    "log_dataset",
     "log_files_to_runs",
     "register_champion",
+    "source_tags",
     "sqlite_path",
     "store_dir",
+    "system_metrics",
     "tag_runs",
 ]

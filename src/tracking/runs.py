@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from src.tracking.lineage import run_tags
 from src.tracking.store import (
     ERROR_TAG,
     KILLED_BY_TAG,
@@ -30,8 +31,7 @@ from src.tracking.store import (
     sqlite_path,
 )
 
-# The tag that tells runs of one kind apart under their job (what close_orphans returns).
-_ID_TAG = {"trial": "trial_id", "repeat": "seed"}
+_ID_TAG = {"trial": "trial_id", "repeat": "seed"}  # tells runs of one kind apart under a job
 
 
 class Tracker:
@@ -105,7 +105,7 @@ class Tracker:
             run_id = resume_run_id
         else:
             run = _retry_when_locked(self.client.create_run)(
-                self.experiment_id, run_name=name, tags={**_str_dict(tags), RUN_KIND_TAG: "job"}
+                self.experiment_id, run_name=name, tags={**run_tags(tags), RUN_KIND_TAG: "job"}
             )
             run_id = run.info.run_id
         with self._lifecycle(run_id):
@@ -133,7 +133,7 @@ class Tracker:
         run = _retry_when_locked(self.client.create_run)(
             self.experiment_id,
             run_name=name,
-            tags={**_str_dict(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind},
+            tags={**run_tags(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind},
         )
         with self._lifecycle(run.info.run_id):
             self.log_params(run.info.run_id, params)
