@@ -86,10 +86,15 @@ def screenshot_runs(
 
 
 def screenshot_run(
-    url: str, experiment_id: str, run_id: str, path: Path, timeout_ms: int = 60_000
+    url: str,
+    experiment_id: str,
+    run_id: str,
+    path: Path,
+    system_metrics: bool = True,
+    timeout_ms: int = 60_000,
 ) -> tuple[str, str]:
     """One run's page (its Source, Datasets, parameters) saved as a screenshot, then its System
-    metrics tab; returns the text of each."""
+    metrics tab (`system_metrics`: the run has some); returns the text of each."""
     with _page(timeout_ms) as page:
         page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}")
         page.get_by_text("About this run").first.wait_for()
@@ -97,6 +102,8 @@ def screenshot_run(
         _close_assistant(page)
         overview = page.locator("body").inner_text()
         page.screenshot(path=str(path), full_page=True)
+        if not system_metrics:
+            return overview, ""
         page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}/system-metrics")
         page.get_by_text("cpu_utilization_percentage").first.wait_for()
         return overview, page.locator("body").inner_text()
@@ -143,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
                 args.out / "mlflow_ui.png",
             )
             best = jobs[-1].data.tags["best_trial_run_id"]
-            screenshot_run(url, experiment.experiment_id, best, args.out / "mlflow_run.png")
+            path = args.out / "mlflow_run.png"
+            screenshot_run(url, experiment.experiment_id, best, path, system_metrics=False)
         for name in ("confusion_matrix.png", "hyperparameters.png"):
             shutil.copyfile(
                 client.download_artifacts(jobs[-1].info.run_id, name, tmp), args.out / name
