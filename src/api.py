@@ -87,8 +87,13 @@ def run_sweep(
         errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
         if done.returncode == cli.USER_ERROR_EXIT and errors:
             raise UserError(errors[-1].removeprefix("error: "))
-        last = errors[-1] if errors else done.stderr.strip().splitlines()[-1:]
-        raise JobFailed(f"the sweep ended with exit code {done.returncode}: {last}")
+        out = done.stderr.strip().splitlines()
+        # The closing summary's count ("sweep: 2 job(s), 1 failed, ..."), else the last line.
+        lines = [line for line in out if line.startswith("sweep: ")] or errors or out or ["?"]
+        raise JobFailed(
+            f"sweep {sweep_id} ended with exit code {done.returncode} ({lines[-1]}); what it "
+            f"recorded: load_results({cfg.tracking.uri!r}, sweep_id={sweep_id!r})"
+        )
     return Sweep(sweep_id, cfg.tracking.uri, cfg.tracking.experiment, done.stderr)
 
 
