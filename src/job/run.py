@@ -193,6 +193,8 @@ def _job_tags(
         "search_key": key,
         "git_commit": commit,
         "git_dirty": dirty,
+        # Also among every new run's source tags; here so a resumed job records its new commit.
+        "mlflow.source.git.commit": None if commit == "unknown" else commit,
         "study": cfg.study.name,
         "study_goal": cfg.study.goal or None,
         "tuner_dir": str(tuner_dir),
