@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup data sweep test test-fast bench lint format ui export serve screenshots clean
+.PHONY: setup data system-deps sweep test test-fast bench lint format ui export serve screenshots clean
 
 setup: $(STAMP)
 
@@ -25,9 +25,29 @@ data: setup
 sweep: data
 	$(PY) -m src.sweep -m loss=sparse,categorical
 
+# What the tests need from the operating system: the data set, the browser the MLflow UI test
+# drives (headless, through Playwright) and PostgreSQL for the distributed test's `mlflow server`
+# (the test starts its own cluster on a free port). Installed with apt-get when we may (root,
+# apt-get present) and one is missing, so a second `make test` does not run apt again; otherwise
+# the tests needing them are skipped, each naming the command that would enable it.
+SYSTEM_PACKAGES := dataset-fashion-mnist chromium postgresql
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "apt-get install" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "not installed:" $$missing "- the tests needing them will be skipped;" \
+			"to run them: sudo apt-get install" $$missing; \
+	fi
+
 # Two test processes (TEST_WORKERS=1 for one): the suite mostly waits on subprocesses.
 TEST_WORKERS ?= 2
-test: data
+test: system-deps data
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The unit layer (under a minute): no training, no sweeps, no processes; `make test` runs all.

@@ -5,26 +5,18 @@
     python -m src.export export.loss=categorical          # of one loss
     mlflow models serve -m "models:/fashion_mnist_softmax@champion" --env-manager local
 
-The work is `src.serving.export.run_export`.
+The work is `src.serving.export.run_export`, through `src.api.export` (the Python API's).
 """
 
 from __future__ import annotations
 
 import sys
 
-from src import cli
-from src.serving.export import run_export
+from src import api, cli
 
 
 def main(overrides: list[str] | None = None) -> None:
-    from src.runtime import import_tensorflow
-
-    cfg = cli.compose(sys.argv[1:] if overrides is None else overrides)
-    import_tensorflow()
-    import keras
-
-    keras.utils.disable_interactive_logging()  # MLflow's input-example check would draw bars
-    run_export(cfg)
+    api.export(sys.argv[1:] if overrides is None else overrides)
 
 
 if __name__ == "__main__":

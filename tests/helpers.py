@@ -63,7 +63,7 @@ def assert_each_trial_once(trials, max_trials: int) -> None:
     assert not [t for t in trials if t.info.status == "RUNNING"]
 
 
-def run_tiny_headline(store: str, folder: Path, *overrides: str):
+def run_tiny_headline(store: str, folder: Path, *overrides: str, env: dict | None = None):
     """`-m loss=sparse,categorical` on the tiny budget into `store`; asserts it succeeded."""
     result = run_cli(
         "src.sweep",
@@ -73,6 +73,7 @@ def run_tiny_headline(store: str, folder: Path, *overrides: str):
         *overrides,
         f"tracking.uri={store}",
         f"hydra.sweep.dir={folder / 'multirun'}",
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result

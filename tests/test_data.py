@@ -168,3 +168,14 @@ def test_a_file_changed_after_it_was_verified_is_checked_again(copy_of_files):
     assert any(
         "train-labels-idx1-ubyte.gz is corrupt" in p for p in data._problems(spec, copy_of_files)
     )
+
+
+def test_split_digests_name_the_files_and_how_they_were_split():
+    """MLflow's dataset digests: the same split on any machine, another split another digest."""
+    one = data.split_digests("fashion_mnist", 1500, 0.1, 42)
+    assert one == data.split_digests("fashion_mnist", 1500, 0.1, 42)
+    assert set(one) == {"training", "validation", "test"} and len(set(one.values())) == 3
+    assert all(len(d) == 12 for d in one.values())  # MLflow keeps at most 36 characters
+    other = data.split_digests("fashion_mnist", 3000, 0.1, 42)
+    assert other["training"] != one["training"] and other["test"] == one["test"]
+    assert data.split_digests("mnist", 1500, 0.1, 42)["test"] != one["test"]

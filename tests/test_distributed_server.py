@@ -51,7 +51,10 @@ def postgres():
 
     initdb, postgres_bin = _pg_bin("initdb"), _pg_bin("postgres")
     if not initdb or not postgres_bin:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+        pytest.skip(
+            "PostgreSQL is not installed: `make test` installs it as root (apt-get install "
+            "postgresql)"
+        )
     folder = Path(tempfile.mkdtemp(prefix="pg-"))  # not under pytest's root-only folder
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")

@@ -3,6 +3,7 @@
 Real TensorFlow, keras-tuner and an SQLite MLflow store in a temporary folder; tiny budgets.
 """
 
+import json
 from pathlib import Path
 
 import keras
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 from helpers import all_runs, job_and_trial_runs, mlflow_client, run_cli, run_tiny_headline
 
-from src import data
+from src import api, data
+from src.errors import TrackingError, UserError
 from src.job import JobContext, run_sweep
 
 pytestmark = pytest.mark.slow
@@ -37,11 +39,14 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         assert 0.3 < metrics["best_val_accuracy"] <= 1
         artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
         assert {"config.yaml", "best_trial.json"} <= artifacts
+        _assert_mlflow_conventions(job, ["training", "validation", "test"])
         children = [t for t in trials if t.data.tags["mlflow.parentRunId"] == job.info.run_id]
         assert sorted(t.data.tags["trial_id"] for t in children) == ["0", "1"]
         loss = job.data.params["loss"]
         for trial in children:
             assert trial.info.status == "FINISHED"
+            _assert_mlflow_conventions(trial, ["training", "validation"])
+            assert not [k for k in trial.data.metrics if k.startswith("system/")]  # off: default
             params = trial.data.params
             for name in (
                 "hidden_units",
@@ -103,6 +108,23 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
     assert len(all_runs(store)) == len(jobs) + len(trials)
 
 
+def _assert_mlflow_conventions(run, contexts: list[str]) -> None:
+    """What MLflow's UI reads: the data set's splits as dataset inputs (Datasets column), the
+    source tags (Source column) and the user."""
+    tags = run.data.tags
+    assert tags["mlflow.source.name"] == "src/sweep.py" and tags["mlflow.source.type"] == "LOCAL"
+    assert len(tags["mlflow.source.git.commit"]) == 40 and run.info.user_id == tags["mlflow.user"]
+    inputs = run.inputs.dataset_inputs
+    assert sorted(i.tags[0].value for i in inputs) == sorted(contexts), inputs
+    expected = data.split_digests("fashion_mnist", 1500, 0.1, 42)
+    for item in inputs:
+        assert item.dataset.name == "fashion_mnist" and item.tags[0].key == "mlflow.data.context"
+        assert item.dataset.digest == expected[item.tags[0].value]
+        assert json.loads(item.dataset.source)["url"].startswith("https://")
+        rows = json.loads(item.dataset.profile)["num_rows"]
+        assert rows == {"training": 1350, "validation": 150, "test": 10000}[item.tags[0].value]
+
+
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "grid", "hyperband"])
 def test_every_tuner_searches_and_records(tiny, store, tuner):
     extra = (
@@ -130,13 +152,37 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
 
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
     run_sweep(tiny(), JobContext(sweep_id="a"))
-    run_sweep(tiny("search.hidden_units=48"), JobContext(sweep_id="b"))
+    # The Python API's way: a config object, run in this process by the same function.
+    sweep = api.run_sweep(tiny("search.hidden_units=48"), name="wider")
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 2 and len(trials) == 4
     assert len({j.data.tags["search_key"] for j in jobs}) == 2
-    second_job = next(j for j in jobs if j.data.tags["sweep_id"] == "b")
+    second_job = next(j for j in jobs if j.data.tags["sweep_id"] == sweep.sweep_id)
     second = [t for t in trials if t.data.tags["mlflow.parentRunId"] == second_job.info.run_id]
     assert len(second) == 2 and {t.data.params["hidden_units"] for t in second} == {"48"}
+
+    # Its results as a DataFrame: one row per trial, hyperparameters and metrics as columns.
+    frame = sweep.results()
+    assert list(frame.columns[:6]) == [
+        "sweep_id",
+        "job",
+        "overrides",
+        "trial_id",
+        "status",
+        "error",
+    ]
+    assert len(frame) == 2 and set(frame.job) == {"wider"} and list(frame.trial_id) == [0, 1]
+    assert (frame.hidden_units == 48).all() and (frame.status == "FINISHED").all()
+    assert frame.best_val_accuracy.between(0, 1).all() and (frame.loss == "sparse").all()
+    assert {"learning_rate", "optimizer", "last_loss", "last_val_accuracy"} <= set(frame.columns)
+    assert frame.attrs["searched"] == ["optimizer", "learning_rate"]
+    everything = api.load_results(store)
+    assert len(everything) == 4 and everything.sweep_id.nunique() == 2
+    assert set(api.load_results(store, sweep_id="latest").job) == {"wider"}  # the newest
+    curves = api.learning_curves(store, frame.run_id[0])
+    assert list(curves.epoch) == [0] and {"loss", "val_accuracy"} <= set(curves.columns)
+    with pytest.raises(TrackingError, match="sweep: no sweep 'nope'"):
+        api.load_results(store, sweep_id="nope")
 
 
 def test_reruns_are_reproducible(tiny, tmp_path):
@@ -155,6 +201,9 @@ def test_bad_input_is_one_line_and_writes_nothing(store, tmp_path):
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: train.epochs: got -1; use a whole number >= 1"]
+    # The same one line from the Python API, raised.
+    with pytest.raises(UserError, match=r"^train.epochs: got -1; use a whole number >= 1$"):
+        api.run_sweep(["train.epochs=-1", f"tracking.uri={store}"])
     assert not (tmp_path / "store").exists()
 
 

@@ -10,10 +10,20 @@ from tools import ui
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-@pytest.mark.skipif(not shutil.which(ui.CHROMIUM), reason="Debian's chromium is not installed")
+@pytest.mark.skipif(
+    not shutil.which(ui.CHROMIUM),
+    reason="Debian's chromium is not installed: `make test` installs it as root "
+    "(apt-get install chromium)",
+)
 def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # what `mlflow ui` writes beside itself stays in tmp_path
-    run_tiny_headline(store, tmp_path)
+    # System metrics on, sampled often enough for a one-epoch trial to have some.
+    run_tiny_headline(
+        store,
+        tmp_path,
+        "tracking.system_metrics=true",
+        env={"MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL": "0.5"},
+    )
     jobs, trials = job_and_trial_runs(store)
     experiment = mlflow_client(store).get_experiment(jobs[0].info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
@@ -21,8 +31,23 @@ def test_mlflow_ui_lists_job_runs_and_their_nested_trials(store, tmp_path, monke
 
     screenshot = tmp_path / "mlflow_ui.png"
     with ui.mlflow_ui(store, tmp_path / "ui.log") as url:
-        shown = ui.screenshot_runs(url, experiment.experiment_id, names, screenshot)
+        shown, table = ui.screenshot_runs(url, experiment.experiment_id, names, screenshot)
+        overview, system = ui.screenshot_run(
+            url, experiment.experiment_id, trials[0].info.run_id, tmp_path / "mlflow_run.png"
+        )
 
     assert len(shown) == len(trials) == 4  # both jobs expanded: 2 trial runs each
     assert all("trial-" in text for text in shown)
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # kept in tmp_path for a look
+    # MLflow's own columns, filled: Dataset (name and digest) and Source (entry point).
+    assert table.count("fashion_mnist (") >= 6 and table.count("sweep.py") >= 6, table
+    # A trial's page: its source with the commit, its data set's splits, its system metrics.
+    commit = trials[0].data.tags["mlflow.source.git.commit"]
+    assert "sweep.py" in overview and commit[:7] in overview, overview
+    trial_digest = trials[0].inputs.dataset_inputs[0].dataset.digest
+    assert f"fashion_mnist ({trial_digest})" in overview and "Training" in overview, overview
+    # Its System metrics tab draws MLflow's charts (the ones in view: it draws them lazily).
+    assert "cpu_utilization_percentage" in system, system
+    assert {"system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"} <= set(
+        trials[0].data.metrics
+    )

@@ -10,6 +10,7 @@ closed network refuses Chromium's own connections.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,11 +43,8 @@ def mlflow_ui(uri: str, log: Path, timeout: float = 90) -> Iterator[str]:
         yield url
 
 
-def screenshot_runs(
-    url: str, experiment_id: str, jobs: list[str], path: Path, timeout_ms: int = 60_000
-) -> list[str]:
-    """Open the experiment's runs, expand each job run to show its trial runs, save a
-    screenshot; returns the names of the nested trial runs the page shows."""
+@contextmanager
+def _page(timeout_ms: int):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -56,20 +54,59 @@ def screenshot_runs(
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(timeout_ms)
-            page.goto(f"{url}/#/experiments/{experiment_id}/runs")
-            page.get_by_text(jobs[0], exact=False).first.wait_for()
-            assistant = page.locator("button[aria-label=Close]")  # MLflow 3's chat panel
-            if assistant.count():
-                assistant.first.click()
-            for job in jobs:
-                row = page.locator("[role=row]", has_text=job).first
-                row.locator("button[data-component-id*=runnamecellrenderer]").click()
-            page.get_by_text("trial-", exact=False).first.wait_for()
-            trials = page.locator("[role=row]", has_text="trial-").all_inner_texts()
-            page.screenshot(path=str(path))
-            return [text for text in trials if text.strip()]
+            yield page
         finally:
             browser.close()
+
+
+def _close_assistant(page) -> None:
+    assistant = page.locator("button[aria-label=Close]")  # MLflow 3's chat panel
+    if assistant.count():
+        assistant.first.click()
+
+
+def screenshot_runs(
+    url: str, experiment_id: str, jobs: list[str], path: Path, timeout_ms: int = 60_000
+) -> tuple[list[str], str]:
+    """Open the experiment's runs, expand each job run to show its trial runs, save a
+    screenshot; returns the nested trial runs the page shows and the whole table's text (its
+    Dataset and Source columns included)."""
+    with _page(timeout_ms) as page:
+        page.goto(f"{url}/#/experiments/{experiment_id}/runs")
+        page.get_by_text(jobs[0], exact=False).first.wait_for()
+        _close_assistant(page)
+        for job in jobs:
+            row = page.locator("[role=row]", has_text=job).first
+            row.locator("button[data-component-id*=runnamecellrenderer]").click()
+        page.get_by_text("trial-", exact=False).first.wait_for()
+        trials = page.locator("[role=row]", has_text="trial-").all_inner_texts()
+        table = "\n".join(page.locator("[role=row]").all_inner_texts())
+        page.screenshot(path=str(path))
+        return [text for text in trials if text.strip()], table
+
+
+def screenshot_run(
+    url: str,
+    experiment_id: str,
+    run_id: str,
+    path: Path,
+    system_metrics: bool = True,
+    timeout_ms: int = 60_000,
+) -> tuple[str, str]:
+    """One run's page (its Source, Datasets, parameters) saved as a screenshot, then its System
+    metrics tab (`system_metrics`: the run has some); returns the text of each."""
+    with _page(timeout_ms) as page:
+        page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}")
+        page.get_by_text("About this run").first.wait_for()
+        page.get_by_text(re.compile(r"\([0-9a-f]{6,}\)")).first.wait_for()  # a digest: loaded
+        _close_assistant(page)
+        overview = page.locator("body").inner_text()
+        page.screenshot(path=str(path), full_page=True)
+        if not system_metrics:
+            return overview, ""
+        page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}/system-metrics")
+        page.get_by_text("cpu_utilization_percentage").first.wait_for()
+        return overview, page.locator("body").inner_text()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,12 +149,16 @@ def main(argv: list[str] | None = None) -> None:
                 sorted(job.info.run_name for job in jobs),
                 args.out / "mlflow_ui.png",
             )
+            best = jobs[-1].data.tags["best_trial_run_id"]
+            path = args.out / "mlflow_run.png"
+            screenshot_run(url, experiment.experiment_id, best, path, system_metrics=False)
         for name in ("confusion_matrix.png", "hyperparameters.png"):
             shutil.copyfile(
                 client.download_artifacts(jobs[-1].info.run_id, name, tmp), args.out / name
             )
     print(
-        f"wrote {args.out}/mlflow_ui.png, confusion_matrix.png and hyperparameters.png "
+        f"wrote {args.out}/mlflow_ui.png, mlflow_run.png, confusion_matrix.png and "
+        "hyperparameters.png "
         f"from sweep {sweep}"
     )
 

@@ -91,8 +91,7 @@ class TrainConfig:
     # at 64/256/512 units: 21.0 s with 1 thread, 24.9 s with 2; equal at batch 128 and 512), and
     # the other core then runs the next job of a multirun in parallel.
     threads: int = 1
-    # Stop a trial after this many epochs without a better val_accuracy (0: off). Its best
-    # epoch's weights are what the trial keeps, wherever it stops.
+    # Stop a trial after this many epochs without a better val_accuracy (0: off); it keeps its best.
     early_stopping_patience: int = 0
 
 
@@ -136,11 +135,12 @@ class TrackingConfig:
     experiment: str = "${data.name}"
     # false: no MLflow at all (the benchmark's "tracking off" arm; quick local experiments).
     enabled: bool = True
-    # Writes go through a background thread, so training never waits for the store; a trial's
-    # records are stored before the next trial starts (false: each write before going on).
+    # Writes by a background thread: training never waits for the store (false: it waits).
     asynchronous: bool = True
     # An unreachable store is retried every second this long; then the job stops, resumable.
     max_outage_seconds: float = 120.0
+    # MLflow's system metrics on trial runs, every MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL s.
+    system_metrics: bool = False
 
 
 @dataclass

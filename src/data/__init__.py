@@ -1,7 +1,7 @@
 """The data set: its files found and verified (`sources`), split into train/validation/test
 (`dataset`). `python -m src.data` fetches, verifies and describes it."""
 
-from src.data.dataset import Dataset, load, load_from_config, split
+from src.data.dataset import Dataset, load, load_from_config, split, split_digests
 from src.data.sources import (
     SPECS,
     DatasetSpec,
@@ -24,4 +24,5 @@ __all__ = [
     "load_from_config",
     "load_raw",
     "split",
+    "split_digests",
 ]

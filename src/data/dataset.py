@@ -4,6 +4,7 @@ training images only; the test images untouched.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,10 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    # What each split is, as a short digest per MLflow context (training, validation, test):
+    # the files' content hashes plus how the split was carved. Recorded as dataset inputs.
+    digests: dict[str, str] = field(default_factory=dict)
+    url: str = ""
     _one_hot: dict = field(default_factory=dict, repr=False)
 
     def labels(self, split: str, one_hot: bool) -> np.ndarray:
@@ -70,7 +75,21 @@ def load(
         y_val=y[val_idx],
         x_test=x_test,
         y_test=y_test,
+        digests=split_digests(name, n, val_fraction, seed),
+        url=url,
     )
+
+
+def split_digests(name: str, limit: int, val_fraction: float, seed: int) -> dict:
+    """A 12-hex digest per split: the same files split the same way give the same digest on any
+    machine (the files were verified against these hashes before loading)."""
+    files = ",".join(f"{n}:{h}" for n, h in sorted(SPECS[name].files.items()))
+    carved = f"limit={limit},val_fraction={val_fraction},seed={seed}"
+    splits = {"training": carved, "validation": carved, "test": "all"}
+    return {
+        context: hashlib.sha256(f"{files}|{context}|{how}".encode()).hexdigest()[:12]
+        for context, how in splits.items()
+    }
 
 
 def load_from_config(data_cfg, seed: int) -> Dataset:

@@ -27,7 +27,7 @@ from src.job.prepare import PreparedJob, prepare, search
 from src.job.worker import run_worker
 from src.runtime import timings
 from src.search import distributed, local_workers, state
-from src.tracking import git_state
+from src.tracking import dataset_inputs, git_state, log_dataset
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
     from src.reporting.results import JobResult
@@ -160,8 +160,16 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
         )
     tracker.log_text(run_id, OmegaConf.to_yaml(cfg), "config.yaml")
     if cfg.tracking.enabled:
+        inputs = dataset_inputs(job.dataset)  # the job's and every trial's (MLflow's Datasets)
+        log_dataset(tracker, run_id, inputs)
         tuner.tracking = TrialTracking(
-            tracker, run_id, fixed_params(cfg), attempts, cfg.tuner.max_crashes_per_trial
+            tracker,
+            run_id,
+            fixed_params(cfg),
+            attempts,
+            cfg.tuner.max_crashes_per_trial,
+            inputs=inputs[:2],  # a trial trains and validates; it tests nothing
+            system_metrics=cfg.tracking.system_metrics,
         )
     _recorded_epoch_seconds(tuner, attempts)  # of trials done before
     if context.output_dir is not None:
@@ -215,6 +223,7 @@ def _job_tags(
         "search_key": key,
         "git_commit": commit,
         "git_dirty": dirty,
+        # Also among every new run's source tags; here so a resumed job records its new commit.
         "mlflow.source.git.commit": None if commit == "unknown" else commit,
         "study": cfg.study.name,
         "study_goal": cfg.study.goal or None,

@@ -11,6 +11,7 @@ from src.errors import DistributedError
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
 from src.search import distributed, kt_private, oracle_auth
+from src.tracking import dataset_inputs
 
 log = logging.getLogger("sweep")
 
@@ -41,6 +42,8 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
             max_crashes=cfg.tuner.max_crashes_per_trial,
             tags={"tuner_id": tuner_id, "host": socket.gethostname()},
             live_attempts=True,
+            inputs=dataset_inputs(job.dataset)[:2],
+            system_metrics=cfg.tracking.system_metrics,
         )
     log.info("%s: asking %s for trials", tuner_id, cfg.distributed.chief)
     try:

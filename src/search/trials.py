@@ -17,7 +17,7 @@ from src.reporting import plots
 from src.reporting.progress import JobProgress
 from src.runtime import timings
 from src.search.sampling import short
-from src.tracking import StoreUnavailable, Tracker
+from src.tracking import StoreUnavailable, Tracker, log_dataset, system_metrics
 
 
 @dataclass
@@ -36,7 +36,18 @@ class TrialTracking:
     # Read earlier attempts from the store at each trial's start (distributed workers: other
     # processes record attempts while this one runs) instead of once from `attempts`.
     live_attempts: bool = False
+    # MLflow dataset inputs (the training and validation splits) and system metrics, per trial.
+    inputs: list = field(default_factory=list)
+    system_metrics: bool = False
     _run_id: str | None = field(default=None, repr=False)
+
+    @contextmanager
+    def run(self, trial_id: str, params: Mapping[str, Any]) -> Iterator[str]:
+        """A trial's run under the job's, with its dataset inputs and system metrics."""
+        with self.tracker.trial_run(self.parent_run_id, trial_id, params, self.tags) as run_id:
+            log_dataset(self.tracker, run_id, self.inputs)
+            with system_metrics(self.tracker, run_id, self.system_metrics):
+                yield run_id
 
 
 class NaNLossError(kt.errors.FailedTrialError):

@@ -81,7 +81,7 @@ class TrackedTuner:
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.values(trial.hyperparameters.copy())
         params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
-        with t.tracker.trial_run(t.parent_run_id, trial.trial_id, params, t.tags) as run_id:
+        with t.run(trial.trial_id, params) as run_id:
             if crashes >= t.max_crashes:
                 raise kt.errors.FailedTrialError(
                     f"its process died on each of {crashes} attempts (out of memory?); "

@@ -8,13 +8,15 @@
 - `registry`: the Model Registry;
 - `provenance`: the git commit behind a run;
 - `credentials`: no password in a URI, shown redacted;
-- `access`: whether the login in the environment may write to an authenticated server.
+- `access`: whether the login in the environment may write to an authenticated server;
+- `lineage`: MLflow's own conventions: source tags, dataset inputs, system metrics.
 """
 
 from src.tracking.access import check_write_access
 from src.tracking.background import StoreUnavailable
 from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
+from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
@@ -43,17 +45,21 @@ __all__ = [
     "Tracker",
     "check_reachable",
     "check_write_access",
+    "dataset_inputs",
     "download_artifact",
     "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",
+    "log_dataset",
     "log_files_to_runs",
     "redact",
     "refuse_secret_in_uri",
     "refuse_secrets_in_args",
     "register_champion",
+    "source_tags",
     "sqlite_path",
     "store_dir",
+    "system_metrics",
     "tag_runs",
 ]

@@ -64,7 +64,14 @@ def finished_trials(
     return trials
 
 
-def _jobs(client, ids: list[str], experiment: str, sweep_id: str | None, loss: str | None):
+def _jobs(
+    client,
+    ids: list[str],
+    experiment: str,
+    sweep_id: str | None,
+    loss: str | None,
+    field: str = "export.sweep_id",
+):
     """The job runs of an experiment, of one sweep (resumed jobs included), of one loss."""
     jobs = client.search_runs(ids, f"tags.{RUN_KIND_TAG} = 'job'", max_results=10000)
     if sweep_id is not None:
@@ -77,7 +84,7 @@ def _jobs(client, ids: list[str], experiment: str, sweep_id: str | None, loss: s
         if not jobs:
             latest = ", ".join(sorted(known)[-3:]) or "none"
             raise TrackingError(
-                f"export.sweep_id: no sweep {sweep_id!r} in experiment "
+                f"{field}: no sweep {sweep_id!r} in experiment "
                 f"{experiment!r}; recent sweeps: {latest}"
             )
     if loss is not None:

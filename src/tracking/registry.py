@@ -89,3 +89,12 @@ def _requirements() -> list[str]:
         except metadata.PackageNotFoundError:
             continue
     return pins
+
+
+def load_champion(uri: str, name: str, alias: str = "champion"):
+    """The registered model `name@alias` as a Keras model (raw uint8 images in, class
+    probabilities out)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.tensorflow.load_model(f"models:/{name}@{alias}")

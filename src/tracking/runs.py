@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from src.tracking.background import StoreUnavailable
+from src.tracking.lineage import run_tags
 from src.tracking.store import (
     ERROR_TAG,
     KILLED_BY_TAG,
@@ -23,15 +24,13 @@ from src.tracking.store import (
     RUN_KIND_TAG,
     _short_reason,
     _store_init_lock,
-    _str_dict,
     experiment_id,
     http_retries_off,
     sqlite_path,
 )
 from src.tracking.writes import RunWrites
 
-# The tag that tells runs of one kind apart under their job (what close_orphans returns).
-_ID_TAG = {"trial": "trial_id", "repeat": "seed"}
+_ID_TAG = {"trial": "trial_id", "repeat": "seed"}  # tells runs of one kind apart under a job
 
 
 class Tracker(RunWrites):
@@ -117,7 +116,7 @@ class Tracker(RunWrites):
             self._call(self.client.update_run, resume_run_id, status="RUNNING")
             run_id = resume_run_id
         else:
-            run_id = self._create_run(name, {**_str_dict(tags), RUN_KIND_TAG: "job"})
+            run_id = self._create_run(name, {**run_tags(tags), RUN_KIND_TAG: "job"})
         with self._lifecycle(run_id):
             if resume_run_id is None:
                 self.log_params(run_id, params)
@@ -141,7 +140,7 @@ class Tracker(RunWrites):
         tags: Mapping[str, Any],
     ) -> Iterator[str]:
         """A run nested under `parent_run_id`, tagged with its kind (`run_kind`)."""
-        tags = {**_str_dict(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind}
+        tags = {**run_tags(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind}
         run_id = self._create_run(name, tags)
         with self._lifecycle(run_id):
             self.log_params(run_id, params)

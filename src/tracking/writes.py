@@ -124,6 +124,10 @@ class RunWrites:
         staged = self._stage(Path(path))
         self._write(self._upload_staged, run_id, staged, artifact_path)
 
+    def log_inputs(self, run_id: str, inputs: list) -> None:
+        """MLflow dataset inputs (src/tracking/lineage.py)."""
+        self._write(self.client.log_inputs, run_id, datasets=inputs)
+
     def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
         self._write(self.client.log_dict, run_id, obj, artifact_file)
 

@@ -1,0 +1,90 @@
+"""What MLflow's own UI reads to show where a run came from: its source (the Source column:
+`mlflow.source.*` tags and the user), its data set (the Datasets column and lineage: dataset
+inputs with their split as context) and, on request, its system metrics (CPU, memory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from src.config import ROOT
+from src.tracking.provenance import git_state
+from src.tracking.store import _str_dict
+
+# MLflow's context tag for a dataset input: which split of it a run used.
+CONTEXT_TAG = "mlflow.data.context"
+# Where a run's code is, as MLflow's Source column shows it (a module, never a machine path).
+ENTRY_POINT = "src/sweep.py"
+
+
+@functools.lru_cache(maxsize=4)
+def source_tags(entry_point: str = ENTRY_POINT) -> dict[str, str]:
+    """MLflow's standard source tags: what code (and which commit) produced a run, and who."""
+    commit, _ = git_state(ROOT)
+    tags = {"mlflow.source.name": entry_point, "mlflow.source.type": "LOCAL"}
+    if commit != "unknown":
+        tags["mlflow.source.git.commit"] = commit
+    with contextlib.suppress(OSError, KeyError):  # no user name: MLflow's "unknown"
+        tags["mlflow.user"] = getpass.getuser()
+    return tags
+
+
+def run_tags(tags) -> dict[str, str]:
+    """A new run's tags: MLflow's source tags, then the run's own (as strings, None dropped)."""
+    return {**source_tags(), **_str_dict(tags)}
+
+
+def dataset_inputs(dataset, contexts=("training", "validation", "test")) -> list:
+    """The data set's splits as MLflow dataset inputs: one per context, each its own digest
+    (MLflow links a data set to a run once, so the splits are distinct data sets)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    sizes = {"training": len(dataset.x_train), "validation": len(dataset.x_val)}
+    sizes["test"] = len(dataset.x_test)
+    inputs = []
+    for context in contexts:
+        profile = {
+            "num_rows": sizes[context],
+            "image_shape": list(dataset.x_train.shape[1:]),
+            "classes": len(dataset.class_names),
+            "read_from": dataset.source,
+        }
+        entity = Dataset(
+            name=dataset.name,
+            digest=dataset.digests[context],
+            # The published files' address: the ones read were verified against their hashes,
+            # wherever they were read from (`read_from` in the profile).
+            source_type="http",
+            source=json.dumps({"url": dataset.url}),
+            profile=json.dumps(profile),
+        )
+        inputs.append(DatasetInput(entity, tags=[InputTag(CONTEXT_TAG, context)]))
+    return inputs
+
+
+def log_dataset(tracker, run_id: str | None, inputs: list) -> None:
+    """Record dataset inputs on a run (nothing without a store)."""
+    if inputs and run_id is not None and tracker.enabled:
+        tracker.log_inputs(run_id, inputs)
+
+
+@contextmanager
+def system_metrics(tracker, run_id: str, enabled: bool) -> Iterator[None]:
+    """MLflow's system metrics (CPU, memory, disk, network: `system/...`) sampled while the
+    block runs, every MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL seconds (MLflow's default: 10)."""
+    if not enabled:
+        yield
+        return
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(run_id, tracking_uri=tracker.uri)
+    monitor.start()
+    try:
+        yield
+    finally:
+        monitor.finish()
