@@ -43,6 +43,12 @@ if FASHION_SOURCE is not None:
         shutil.copyfile(FASHION_SOURCE / name, CACHE / name)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first (in their modules' order): on two pytest-xdist workers the long ones
+    are shared out early, and the quick unit tests fill the gaps at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_KERAS_HOME, ignore_errors=True)
 

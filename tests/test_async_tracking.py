@@ -16,6 +16,8 @@ from src.runtime import processes
 
 pytestmark = pytest.mark.slow
 
+EPOCHS = 8
+
 
 @contextmanager
 def mlflow_server(folder: Path, port: int):
@@ -32,8 +34,8 @@ def mlflow_server(folder: Path, port: int):
 def sweep(tmp_path: Path, url: str, *overrides: str) -> list[str]:
     return [
         "src.sweep",
-        "data.limit=6000",
-        "train.epochs=12",
+        "data.limit=3000",
+        f"train.epochs={EPOCHS}",
         "tuner.max_trials=1",
         f"tracking.uri={url}",
         "tracking.experiment=outage",
@@ -122,7 +124,7 @@ def test_a_server_restarted_mid_trial_loses_and_duplicates_nothing(tmp_path):
         assert trial.info.run_id == trial_id
         assert job.info.status == trial.info.status == "FINISHED"
         # Every epoch's metrics once: none lost while the server was down, none written twice.
-        assert epochs_stored(url, trial_id) == list(range(12))
+        assert epochs_stored(url, trial_id) == list(range(EPOCHS))
         assert "model.keras" in {a.path for a in mlflow_client(url).list_artifacts(trial_id)}
 
 
@@ -156,4 +158,4 @@ def test_a_server_that_never_comes_back_ends_the_job_in_one_line_and_it_resumes(
         trials = runs(url, "trial")
         assert sorted(t.info.status for t in trials) == ["FINISHED", "KILLED"]
         (finished,) = [t for t in trials if t.info.status == "FINISHED"]
-        assert epochs_stored(url, finished.info.run_id) == list(range(12))
+        assert epochs_stored(url, finished.info.run_id) == list(range(EPOCHS))

@@ -16,6 +16,7 @@ Retried writes are idempotent: metrics keep the timestamp taken when they were h
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -98,6 +99,7 @@ class BackgroundWriter:
         self._failed: StoreUnavailable | None = None
         self._refused: list[BaseException] = []
         self._thread: threading.Thread | None = None
+        self._closing = False
         # Seconds from a write's hand-over to its completion (the store has it).
         self.latencies: list[float] = []
 
@@ -112,6 +114,7 @@ class BackgroundWriter:
                     target=self._work, name="mlflow-writer", daemon=True
                 )
                 self._thread.start()
+                atexit.register(self._close)
             self._cond.notify_all()
 
     def flush(self) -> None:
@@ -130,11 +133,24 @@ class BackgroundWriter:
     def failed(self) -> bool:
         return self._failed is not None
 
+    def _close(self, grace: float = 5.0) -> None:
+        """At the interpreter's exit: let a write in progress finish (for at most `grace`
+        seconds) and start no other, so that no store call runs while Python tears down
+        (a daemon thread inside SQLite or a socket then can crash the exit)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            deadline = time.monotonic() + grace
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._pending:
+                while not self._pending and not self._closing:
                     self._cond.wait()
+                if self._closing:
+                    return
                 submitted, write = self._pending.popleft()
                 self._busy = True
             try:
