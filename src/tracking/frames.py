@@ -15,8 +15,7 @@ import json
 
 import pandas as pd
 
-from src.errors import TrackingError
-from src.tracking.queries import _jobs, _parse
+from src.tracking.queries import _jobs, _parse, client_and_experiment
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
 FIRST = ["sweep_id", "job", "overrides", "trial_id", "status", "error"]
@@ -26,19 +25,6 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_time")
 _JOB_ONLY = {"search_space", "arguments", "searched", "max_trials", "val_fraction"}
 
 
-def _client_and_experiment(uri: str, experiment: str):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        raise TrackingError(
-            f"tracking.experiment: no experiment {experiment!r} in {uri}; run a sweep first "
-            "(make sweep) or name another experiment"
-        )
-    return client, found.experiment_id
-
-
 def load_results(uri: str, experiment: str, sweep_id: str | None = None) -> pd.DataFrame:
     """Every trial of an experiment (of one sweep: `sweep_id`, "latest" for the newest), one
     row each, sorted by sweep, job and trial.
@@ -46,7 +32,7 @@ def load_results(uri: str, experiment: str, sweep_id: str | None = None) -> pd.D
     Raises:
         TrackingError: no such experiment or sweep.
     """
-    client, experiment_id = _client_and_experiment(uri, experiment)
+    client, experiment_id = client_and_experiment(uri, experiment)
     if sweep_id == "latest":
         sweep_id = _latest_sweep(client, experiment_id)
     found = _jobs(client, [experiment_id], experiment, sweep_id, None, field="sweep")

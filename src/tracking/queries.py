@@ -9,15 +9,8 @@ from src.errors import TrackingError
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
 
-def finished_trials(
-    uri: str, experiment: str, sweep_id: str | None = None, loss: str | None = None
-) -> list[dict]:
-    """The FINISHED trial runs of an experiment (of one sweep, of one loss) with what a choice
-    needs: parent job, loss, trial id, hyperparameters, best val_accuracy and val_loss.
-
-    Raises:
-        TrackingError: the experiment or the sweep does not exist.
-    """
+def client_and_experiment(uri: str, experiment: str):
+    """A client of the store and the id of `experiment`; TrackingError if it has none."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -27,7 +20,20 @@ def finished_trials(
             f"tracking.experiment: no experiment {experiment!r} in {uri}; run a "
             "sweep first (make sweep) or set tracking.experiment"
         )
-    ids = [found.experiment_id]
+    return client, found.experiment_id
+
+
+def finished_trials(
+    uri: str, experiment: str, sweep_id: str | None = None, loss: str | None = None
+) -> list[dict]:
+    """The FINISHED trial runs of an experiment (of one sweep, of one loss) with what a choice
+    needs: parent job, loss, trial id, hyperparameters, best val_accuracy and val_loss.
+
+    Raises:
+        TrackingError: the experiment or the sweep does not exist.
+    """
+    client, experiment_id = client_and_experiment(uri, experiment)
+    ids = [experiment_id]
     jobs = _jobs(client, ids, experiment, sweep_id, loss)
     names = {j.info.run_id: j.info.run_name for j in jobs}
     # Each job records its arguments and the ones it searched (stores from before that was
