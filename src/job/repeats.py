@@ -28,6 +28,7 @@ from src.job.context import fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, callbacks, training_data
 from src.model import OBJECTIVE, build_model, split_values
+from src.model.feeding import pipelines
 from src.reporting.progress import JobProgress
 from src.reporting.results import JobResult, Repeat
 from src.runtime.memory import PeakMemory
@@ -131,7 +132,7 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
         fit = training.fit_arguments(cfg.train.epochs)
         fit["callbacks"] = [*callbacks(cfg), *fit["callbacks"], epochs]
         with PeakMemory() as memory:
-            model.fit(**training_data(cfg, data), **fit)
+            model.fit(**pipelines({**training_data(cfg, data), **fit}, seed))
         if any(not math.isfinite(v) for v in epochs.history["loss"]):
             raise NaNLossError("loss became NaN or infinite")
         model.set_weights(epochs.best_weights)

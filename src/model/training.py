@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from src.model.arguments import arg
+from src.model.fused import fused
 
 
 class Optimizer(StrEnum):
@@ -58,4 +59,4 @@ class Training:
         config = {"learning_rate": self.learning_rate}
         if self.weight_decay > 0:
             config["weight_decay"] = self.weight_decay
-        return keras.optimizers.get({"class_name": self.optimizer, "config": config})
+        return fused(keras.optimizers.get({"class_name": self.optimizer, "config": config}))

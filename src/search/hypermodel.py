@@ -8,6 +8,7 @@ import keras
 import keras_tuner as kt
 
 from src.model import build_model, split_values
+from src.model.feeding import pipelines
 from src.search.sampling import sample
 from src.search.space import Space
 
@@ -58,7 +59,8 @@ class SoftmaxHyperModel(kt.HyperModel):
         # Kept for the tuner to save the trial's best epoch from, rather than building the
         # model again (`take_trained`).
         self._trained = model
-        return model.fit(*args, **{**kwargs, **extra})
+        fit = {**dict(zip(("x", "y"), args, strict=False)), **kwargs, **extra}
+        return model.fit(**pipelines(fit, self.seed))
 
     def take_trained(self) -> keras.Model | None:
         """The model the last `fit` trained (once; None if already taken)."""

