@@ -105,9 +105,13 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
 
 def import_meanwhile() -> None:
     """Import what storing the closing summary needs (MLflow, pandas, SciPy: about 2 s) in a
-    thread of the entry process while it waits for the jobs, rather than after them."""
+    thread of the entry process while it waits for the jobs, rather than after them; at the
+    lowest priority, so it takes none of the CPU the jobs' start-up and training need."""
 
     def load() -> None:
+        from src.runtime.processes import lowest_priority_thread
+
+        lowest_priority_thread()
         with contextlib.suppress(Exception):
             import pandas  # noqa: F401
 
