@@ -81,3 +81,32 @@ def test_tensorflow_is_imported_without_sklearn_which_stays_importable():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "sklearn"]
+
+
+def test_keras_tuner_is_imported_without_sklearn_unless_bayesian_which_still_works():
+    # A job with the random tuner does not load scikit-learn; a Bayesian tuner made later in
+    # the same process binds it and SciPy, and proposes trials (its Gaussian process needs both).
+    code = "\n".join(
+        [
+            "import sys, tempfile",
+            "from src.runtime import import_keras_tuner",
+            "import_keras_tuner(bayesian=False)",
+            "seen = 'sklearn' in sys.modules",
+            "import keras_tuner as kt",
+            "from src.search import kt_private",
+            "kt_private.bind_bayesian_dependencies()",
+            "hp = kt.HyperParameters(); hp.Float('x', 0, 1)",
+            "o = kt.oracles.BayesianOptimizationOracle(objective=kt.Objective('y', 'max'),",
+            "    max_trials=5, num_initial_points=2, hyperparameters=hp)",
+            "o._set_project_dir(tempfile.mkdtemp(), 'p')",
+            "for i in range(3):  # the third is the Gaussian process's proposal",
+            "    t = o.create_trial(str(i)); o.update_trial(t.trial_id, {'y': float(i)})",
+            "    t.status = 'COMPLETED'; o.end_trial(t)",
+            "print('RESULT', seen, len(o.trials), t.status)",
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-4:] == ["RESULT", "False", "3", "COMPLETED"]

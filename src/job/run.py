@@ -47,6 +47,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     reading = _read_data_meanwhile(cfg)
     runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
     runtime.set_threads(cfg.train.threads)
+    runtime.import_keras_tuner(bayesian=cfg.tuner.name == "bayesian")
     timings.mark("tensorflow_imported")
     reading.join()
     timings.mark("data_read")

@@ -2,6 +2,18 @@
 (`processes`), signals (`signals`), files replaced atomically (`files`), and the memory a block
 of training takes (`memory`)."""
 
-from src.runtime.tf import import_tensorflow, release_trial, set_threads, trial_snapshot
+from src.runtime.tf import (
+    import_keras_tuner,
+    import_tensorflow,
+    release_trial,
+    set_threads,
+    trial_snapshot,
+)
 
-__all__ = ["import_tensorflow", "release_trial", "set_threads", "trial_snapshot"]
+__all__ = [
+    "import_keras_tuner",
+    "import_tensorflow",
+    "release_trial",
+    "set_threads",
+    "trial_snapshot",
+]

@@ -15,6 +15,7 @@ sweep; pyproject.toml pins tensorflow-cpu to the version this was measured on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
@@ -49,14 +50,34 @@ def _import_without_sklearn() -> None:
     """Import TensorFlow, whose Keras imports scikit-learn for its scikit-learn wrappers when
     it is installed (0.3 to 0.6 s of every job's start) and does without it when it is not.
     No sweep uses those wrappers: scikit-learn is hidden for the import, then importable again."""
-    hidden = "sklearn" not in sys.modules
-    if hidden:
-        sys.modules["sklearn"] = None  # `import sklearn` raises ImportError meanwhile
-    try:
+    with _hidden("sklearn"):
         import tensorflow  # noqa: F401
+
+
+def import_keras_tuner(bayesian: bool) -> None:
+    """Import keras-tuner, which imports scikit-learn (and SciPy, which TensorFlow loads
+    anyway) for its Bayesian tuner alone (1.0 s of every job's start, measured): hidden for the
+    import unless the job's tuner is the Bayesian one, then importable again. A Bayesian tuner made later in the same process
+    binds them then (`kt_private.bind_bayesian_dependencies`)."""
+    if "keras_tuner" in sys.modules:
+        return
+    import_tensorflow()
+    with _hidden() if bayesian else _hidden("sklearn", "scipy"):
+        import keras_tuner  # noqa: F401
+
+
+@contextlib.contextmanager
+def _hidden(*names: str):
+    """`import name` raises ImportError meanwhile, for each name not imported yet."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
+    try:
+        yield
     finally:
-        if hidden and sys.modules.get("sklearn", 0) is None:
-            del sys.modules["sklearn"]
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def set_threads(threads: int) -> None:

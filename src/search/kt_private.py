@@ -26,6 +26,22 @@ def quiet() -> None:
     conditions.print = lambda *args, **kwargs: None
 
 
+def bind_bayesian_dependencies() -> None:
+    """keras-tuner's Bayesian module binds scikit-learn and SciPy when it is imported, to None
+    if they were missing then; where keras-tuner was imported without them
+    (`runtime.import_keras_tuner`), bind them now."""
+    from keras_tuner.src.tuners import bayesian
+
+    if bayesian.sklearn is None or bayesian.scipy is None:
+        import scipy
+        import scipy.optimize
+        import sklearn
+        import sklearn.exceptions
+        import sklearn.gaussian_process
+
+        bayesian.sklearn, bayesian.scipy = sklearn, scipy
+
+
 def route_state_files(save: Callable[[str, dict], object], load: Callable[[str], dict]) -> None:
     """Make keras-tuner write and read its state files (oracle, trials, tuner) with `save` and
     `load`: it calls `keras_tuner.src.utils.save_json`/`load_json` by module attribute."""

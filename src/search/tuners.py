@@ -201,6 +201,7 @@ def make_tuner(
     elif name == "grid":
         tuner = GridSearch(max_trials=tuner_cfg.max_trials, **common)
     elif name == "bayesian":
+        kt_private.bind_bayesian_dependencies()
         tuner = BayesianOptimization(
             max_trials=tuner_cfg.max_trials,
             num_initial_points=tuner_cfg.num_initial_points,
