@@ -185,7 +185,13 @@ def test_ctrl_c_stops_parallel_jobs_cleanly_and_they_resume(store, tmp_path):
     again = run_cli("src.sweep", *args)
     assert again.returncode == 0, again.stderr[-2000:]
     finished = [r for r in trial_runs(store) if r.info.status == "FINISHED"]
-    assert len(finished) == 6 and len(job_runs(store)) == 2
+    # Seen once in 23 runs: 5 FINISHED. Say which trial, how it ended and why, if it recurs.
+    seen = sorted(
+        (r.data.tags["mlflow.parentRunId"][:8], r.data.tags.get("trial_id"), r.info.status,
+         r.data.tags.get("killed_by"), r.data.tags.get("error"))
+        for r in trial_runs(store)
+    )  # fmt: skip
+    assert len(finished) == 6 and len(job_runs(store)) == 2, (seen, again.stdout[-3000:])
     assert all(j.info.status == "FINISHED" for j in job_runs(store))
 
 
