@@ -24,6 +24,7 @@ def pipelines(fit: dict[str, Any], seed: int) -> dict[str, Any]:
     fit = dict(fit)
     x, y = fit.pop("x"), fit.pop("y")
     batch_size = fit.pop("batch_size")
+    val_batch = fit.pop("validation_batch_size", None) or batch_size
     shuffle = fit.pop("shuffle", True)
     images, labels = tf.constant(x), tf.constant(y)
     order = tf.data.Dataset.range(len(x))
@@ -34,11 +35,9 @@ def pipelines(fit: dict[str, Any], seed: int) -> dict[str, Any]:
     )
     if fit.get("validation_data") is not None:
         x_val, y_val = fit["validation_data"]
-        val_batch = fit.pop("validation_batch_size", None) or batch_size
         fit["validation_data"] = _inline(
             tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(val_batch).cache()
         )
-    fit.pop("validation_batch_size", None)
     fit["shuffle"] = False  # the pipeline shuffles; Keras would only warn that it cannot
     return fit
 

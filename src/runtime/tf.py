@@ -57,8 +57,8 @@ def _import_without_sklearn() -> None:
 def import_keras_tuner(bayesian: bool) -> None:
     """Import keras-tuner, which imports scikit-learn (and SciPy, which TensorFlow loads
     anyway) for its Bayesian tuner alone (1.0 s of every job's start, measured): hidden for the
-    import unless the job's tuner is the Bayesian one, then importable again. A Bayesian tuner made later in the same process
-    binds them then (`kt_private.bind_bayesian_dependencies`)."""
+    import unless the job's tuner is the Bayesian one, then importable again. A Bayesian tuner
+    made later in the same process binds them then (`kt_private.bind_bayesian_dependencies`)."""
     if "keras_tuner" in sys.modules:
         return
     import_tensorflow()
