@@ -15,6 +15,7 @@ Built on Hydra's public plugin API only (`Sweeper`, `Plugins`, the overrides par
 
 # No `from __future__ import annotations`: Hydra's plugin scan executes this module without
 # registering it in sys.modules, where dataclasses would look string annotations up.
+import contextlib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ class ValidatingSweeper(Sweeper):
         from src.job import preflight
         from src.reporting import progress, status, summary
         from src.runtime import signals
+        from src.tracking.remote import shared_tracking
 
         jobs = self.jobs(arguments)
         tracked = False
@@ -96,7 +98,12 @@ class ValidatingSweeper(Sweeper):
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else None
         size = size or max(len(jobs), 1)
         returns = []
-        with signals.relaying(sweep_dir):
+        # The jobs' tracking process: started before the relay, which passes signals on only to
+        # the processes started after it (the launcher's); it ignores them and ends last.
+        with (
+            shared_tracking() if tracked else contextlib.nullcontext(),
+            signals.relaying(sweep_dir),
+        ):
             for first in range(0, len(jobs), size):
                 batch = jobs[first : first + size]
                 returns.append(self.launcher.launch(batch, initial_job_idx=first))

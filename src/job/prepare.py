@@ -16,7 +16,7 @@ from src.errors import JobFailed
 from src.job.preflight import Plan
 from src.runtime import timings
 from src.search import space, state
-from src.tracking import NullTracker, Recorder, Tracker
+from src.tracking import NullTracker, Recorder, RemoteTracker
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
     pass
@@ -50,7 +50,20 @@ class PreparedJob:
         )
 
 
-def prepare(plan: Plan) -> PreparedJob:
+def open_tracker(cfg: Config) -> Recorder:
+    """Where the job's runs go: a tracking process of its own (started now, ready by the time
+    training starts), or nowhere (`tracking.enabled=false`)."""
+    if not cfg.tracking.enabled:
+        return NullTracker()
+    return RemoteTracker(
+        cfg.tracking.uri,
+        cfg.tracking.experiment,
+        cfg.tracking.asynchronous,
+        cfg.tracking.max_outage_seconds,
+    )
+
+
+def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:
     import keras
 
     from src.search.hypermodel import SoftmaxHyperModel
@@ -61,16 +74,8 @@ def prepare(plan: Plan) -> PreparedJob:
     key = state.search_key(cfg, plan.space)
     keras.backend.clear_session()  # nothing carried over from a previous job in this process
     state.install_safe_state_io()
-    tracker = (
-        Tracker(
-            cfg.tracking.uri,
-            cfg.tracking.experiment,
-            cfg.tracking.asynchronous,
-            cfg.tracking.max_outage_seconds,
-        )
-        if cfg.tracking.enabled
-        else NullTracker()
-    )
+    if cfg.tracking.enabled:
+        tracker.experiment_id  # noqa: B018 - waits until the store is open (or raises)
     timings.mark("tracker_ready")
     hypermodel = SoftmaxHyperModel(
         search_space,

@@ -23,11 +23,11 @@ from src.config.schema import Config
 from src.job import preflight
 from src.job.context import JobContext, fixed_params
 from src.job.preflight import Plan
-from src.job.prepare import PreparedJob, prepare, search
+from src.job.prepare import PreparedJob, open_tracker, prepare, search
 from src.job.worker import run_worker
 from src.runtime import timings
 from src.search import distributed, local_workers, state
-from src.tracking import dataset_inputs, git_state, log_dataset
+from src.tracking import Recorder, dataset_inputs, git_state, log_dataset
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
     from src.reporting.results import JobResult
@@ -42,8 +42,17 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     context = context or JobContext()
     timings.begin_job()
     plan = preflight.check(cfg)
-    cfg = plan.cfg  # typed from here on
     timings.mark("checked")
+    # Its own process imports MLflow and opens the store while TensorFlow is imported here.
+    tracker = open_tracker(plan.cfg)
+    try:
+        return _run_job(plan, context, tracker)
+    finally:
+        tracker.close()
+
+
+def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | None:
+    cfg = plan.cfg  # typed from here on
     reading = _read_data_meanwhile(cfg)
     runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
     runtime.set_threads(cfg.train.threads)
@@ -53,7 +62,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     timings.mark("data_read")
     from src.reporting.results import record_best
 
-    job = prepare(plan)
+    job = prepare(plan, tracker)
     if distributed.is_worker(cfg):
         run_worker(cfg, job)
         return None

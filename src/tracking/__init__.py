@@ -1,7 +1,9 @@
 """Everything the project records in MLflow, and reads back from it. All MLflow calls live here.
 
 - `store`: where the store is, whether it can be used, writing to it safely;
-- `runs`: the `Tracker` that opens, logs to and closes job runs and their trial and repeat runs;
+- `runs`, `lifecycle`: the `Tracker` that opens, logs to and closes job runs and their trial and
+  repeat runs;
+- `remote`, `service`: the same `Tracker` in a process of its own (what a job uses);
 - `writes`, `background`: what it writes, off the training thread and through outages;
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
@@ -20,6 +22,7 @@ from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, syste
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion
+from src.tracking.remote import RemoteTracker
 from src.tracking.runs import Tracker
 from src.tracking.store import (
     ERROR_TAG,
@@ -41,6 +44,7 @@ __all__ = [
     "ModelVersion",
     "NullTracker",
     "Recorder",
+    "RemoteTracker",
     "StoreUnavailable",
     "Tracker",
     "check_reachable",

@@ -54,6 +54,7 @@ class Recorder(Protocol):
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None: ...
     def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None: ...
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None: ...
+    def close(self) -> None: ...
 
 
 class NullTracker:
@@ -112,4 +113,7 @@ class NullTracker:
         return None
 
     def log_text(self, run_id, text, artifact_file) -> None:
+        return None
+
+    def close(self) -> None:
         return None

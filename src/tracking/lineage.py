@@ -39,11 +39,10 @@ def run_tags(tags) -> dict[str, str]:
     return {**source_tags(), **_str_dict(tags)}
 
 
-def dataset_inputs(dataset, contexts=("training", "validation", "test")) -> list:
-    """The data set's splits as MLflow dataset inputs: one per context, each its own digest
-    (MLflow links a data set to a run once, so the splits are distinct data sets)."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
+def dataset_inputs(dataset, contexts=("training", "validation", "test")) -> list[dict]:
+    """The data set's splits as MLflow dataset inputs, as plain data (the process that writes
+    them builds MLflow's entities: `as_entities`): one per context, each its own digest (MLflow
+    links a data set to a run once, so the splits are distinct data sets)."""
     sizes = {"training": len(dataset.x_train), "validation": len(dataset.x_val)}
     sizes["test"] = len(dataset.x_test)
     inputs = []
@@ -54,17 +53,32 @@ def dataset_inputs(dataset, contexts=("training", "validation", "test")) -> list
             "classes": len(dataset.class_names),
             "read_from": dataset.source,
         }
-        entity = Dataset(
-            name=dataset.name,
-            digest=dataset.digests[context],
-            # The published files' address: the ones read were verified against their hashes,
-            # wherever they were read from (`read_from` in the profile).
-            source_type="http",
-            source=json.dumps({"url": dataset.url}),
-            profile=json.dumps(profile),
+        inputs.append(
+            {
+                "name": dataset.name,
+                "digest": dataset.digests[context],
+                # The published files' address: the ones read were verified against their
+                # hashes, wherever they were read from (`read_from` in the profile).
+                "source_type": "http",
+                "source": json.dumps({"url": dataset.url}),
+                "profile": json.dumps(profile),
+                "context": context,
+            }
         )
-        inputs.append(DatasetInput(entity, tags=[InputTag(CONTEXT_TAG, context)]))
     return inputs
+
+
+def as_entities(inputs: list[dict]) -> list:
+    """`dataset_inputs` as MLflow's DatasetInput entities."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    return [
+        DatasetInput(
+            Dataset(**{k: v for k, v in spec.items() if k != "context"}),
+            tags=[InputTag(CONTEXT_TAG, spec["context"])],
+        )
+        for spec in inputs
+    ]
 
 
 def log_dataset(tracker, run_id: str | None, inputs: list) -> None:

@@ -124,9 +124,11 @@ class RunWrites:
         staged = self._stage(Path(path))
         self._write(self._upload_staged, run_id, staged, artifact_path)
 
-    def log_inputs(self, run_id: str, inputs: list) -> None:
-        """MLflow dataset inputs (src/tracking/lineage.py)."""
-        self._write(self.client.log_inputs, run_id, datasets=inputs)
+    def log_inputs(self, run_id: str, inputs: list[dict]) -> None:
+        """Dataset inputs (src/tracking/lineage.py `dataset_inputs`)."""
+        from src.tracking.lineage import as_entities
+
+        self._write(self.client.log_inputs, run_id, datasets=as_entities(inputs))
 
     def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
         self._write(self.client.log_dict, run_id, obj, artifact_file)
