@@ -444,3 +444,50 @@ def test_a_signal_whose_interrupt_was_swallowed_still_stops_training():
     finally:
         signals._received = None
     assert len(batches) == 1  # stopped after the first batch, not after 24
+
+
+def test_an_interrupt_tensorflow_turned_into_an_error_cuts_the_trial_short(
+    tiny, store, tmp_path, monkeypatch
+):
+    """Ctrl-C while pybind11 builds an error TensorFlow raises and catches itself comes out as
+    a RuntimeError ("MISMATCH ... REPLACED BY KeyboardInterrupt"). keras-tuner took it for a
+    failed trial: FAILED, never run again on resume, and only the next trial's first batch
+    stopped the job (seen as 5 FINISHED trials of 6 after the parallel Ctrl-C and resume)."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.framework import errors_impl
+
+    from src.job import JobContext, prepare, run_sweep
+    from src.runtime import signals
+
+    monkeypatch.setattr(signals, "_received", None)
+    armed = [True]
+
+    def handler_runs_here(error, *args, **kwargs):
+        signals._handle(signal.SIGINT, None)  # as Python runs it: raises KeyboardInterrupt
+
+    def sigint_while_tensorflow_raises(batch, logs):
+        if armed and armed.pop():  # trial 0's first batch, once
+            with monkeypatch.context() as m:
+                m.setattr(errors_impl.NotFoundError, "__init__", handler_runs_here)
+                tf.io.gfile.exists(str(tmp_path / "missing"))  # NotFoundError inside
+
+    cb = keras.callbacks.LambdaCallback(on_train_batch_end=sigint_while_tensorflow_raises)
+    real_callbacks = prepare.callbacks
+    monkeypatch.setattr(prepare, "callbacks", lambda cfg: [*real_callbacks(cfg), cb])
+    cfg = tiny()
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        run_sweep(cfg, JobContext(sweep_id="a"))
+    runs = [
+        (t.data.tags["trial_id"], t.info.status, t.data.tags.get("killed_by"))
+        for t in trial_runs(store)
+    ]
+    assert runs == [("0", "KILLED", "interrupt")]  # not FAILED, and trial 1 never started
+    assert "REPLACED BY KeyboardInterrupt" in str(stopped.value.__cause__)
+    project = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg))
+    assert json.loads((project / "oracle.json").read_text())["ongoing_trials"] == {"tuner0": "0"}
+
+    signals._received = None
+    run_sweep(cfg, JobContext(sweep_id="b"))  # the resume runs trial 0 again, then trial 1
+    assert_each_trial_once(trial_runs(store), 2)
+    assert job_runs(store)[0].info.status == "FINISHED"

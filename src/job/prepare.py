@@ -14,7 +14,7 @@ from src import data
 from src.config.schema import Config
 from src.errors import JobFailed
 from src.job.preflight import Plan
-from src.runtime import timings
+from src.runtime import signals, timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, RemoteTracker
 
@@ -104,7 +104,8 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     if cfg.tuner.max_minutes is not None:
         tuner.deadline = time.monotonic() + 60 * cfg.tuner.max_minutes
     try:
-        tuner.search(**training_data(cfg, dataset), callbacks=callbacks(cfg))
+        with signals.interrupt_wins():  # disguised, e.g. in create_trial: KILLED, not FAILED
+            tuner.search(**training_data(cfg, dataset), callbacks=callbacks(cfg))
     except BudgetSpent:
         tuner.on_search_end()  # the trials done are saved; a rerun goes on with the others
     except KeyboardInterrupt:

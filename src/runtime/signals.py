@@ -100,6 +100,13 @@ def job_in_this_process() -> Iterator[None]:
         _job_here = False
 
 
+def _interrupt() -> KeyboardInterrupt | None:
+    """The interrupt a signal asked for, if it should stop a job in this process."""
+    if _received is not None and (_sweep is None or _job_here):
+        return Interrupted("SIGTERM") if _received == signal.SIGTERM else KeyboardInterrupt()
+    return None
+
+
 def check() -> None:
     """Raise the interrupt a signal asked for, if it has not stopped this process's job yet.
 
@@ -108,8 +115,27 @@ def check() -> None:
     worker), the KeyboardInterrupt is printed as "Exception ignored" and lost, and the job would
     train to its end. The training loop calls this after every batch (`StopOnSignal`).
     """
-    if _received is not None and (_sweep is None or _job_here):
-        raise Interrupted("SIGTERM") if _received == signal.SIGTERM else KeyboardInterrupt
+    if (interrupt := _interrupt()) is not None:
+        raise interrupt
+
+
+@contextmanager
+def interrupt_wins() -> Iterator[None]:
+    """An exception the block raises once a signal asked to stop is raised as the interrupt.
+
+    The handler's KeyboardInterrupt can come out of a C extension as another exception: when it
+    runs while pybind11 (TensorFlow's bindings) builds an error TensorFlow raises and catches
+    itself (`tf.io.gfile.exists` of a missing path: NotFoundError), pybind11 raises
+    `RuntimeError: ... MISMATCH of original and normalized active exception types: ORIGINAL
+    NotFoundError REPLACED BY KeyboardInterrupt`. keras-tuner would record the trial FAILED, a
+    resume would never run it again, and only the next trial's first batch would stop the job.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if (interrupt := _interrupt()) is None:
+            raise
+        raise interrupt from exc
 
 
 def received() -> int | None:

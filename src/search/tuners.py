@@ -62,7 +62,8 @@ class TrackedTuner:
     def run_trial(self, trial, *args, **kwargs):
         self._epoch_times: list[float] = []
         if self.tracking is None:
-            return checked(super().run_trial(trial, *args, **kwargs))
+            with signals.interrupt_wins():  # cut short, not failed: a resume runs it again
+                return checked(super().run_trial(trial, *args, **kwargs))
         with store_loss_is_fatal():
             return self._run_tracked_trial(trial, *args, **kwargs)
 
@@ -81,7 +82,8 @@ class TrackedTuner:
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.values(trial.hyperparameters.copy())
         params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
-        with t.run(trial.trial_id, params) as run_id:
+        # The interrupt, even disguised, reaches the run as such: KILLED, and run again.
+        with t.run(trial.trial_id, params) as run_id, signals.interrupt_wins():
             if crashes >= t.max_crashes:
                 raise kt.errors.FailedTrialError(
                     f"its process died on each of {crashes} attempts (out of memory?); "
