@@ -12,6 +12,7 @@ from helpers import (
     assert_each_trial_once,
     job_and_trial_runs,
     mlflow_client,
+    read_store,
     run_cli,
     run_tiny_headline,
     wait_until,
@@ -58,10 +59,11 @@ def sweep_process(store, tmp_path, *overrides):
 
 def trial_in_epoch(store):
     """A RUNNING trial run that has logged at least one epoch, if there is one yet."""
-    try:
-        _, trials = job_and_trial_runs(store)
-    except Exception:  # the store is being created
+    # Read raw until a run exists: opening a brand-new store with MLflow from here would race
+    # the chief's tracking process creating its tables (MLflow creates them without a lock).
+    if not read_store(store, "SELECT 1 FROM runs LIMIT 1"):
         return None
+    _, trials = job_and_trial_runs(store)
     for trial in trials:
         if trial.info.status == "RUNNING" and mlflow_client(store).get_metric_history(
             trial.info.run_id, "val_accuracy"

@@ -43,8 +43,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     timings.begin_job()
     plan = preflight.check(cfg)
     timings.mark("checked")
-    # Its own process imports MLflow and opens the store while TensorFlow is imported here.
-    tracker = open_tracker(plan.cfg)
+    tracker = open_tracker(plan.cfg)  # MLflow's import and the store: in another process
     try:
         return _run_job(plan, context, tracker)
     finally:
