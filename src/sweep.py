@@ -19,11 +19,13 @@ from omegaconf import DictConfig
 from src import cli
 from src.errors import Interrupted
 from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
+from src.job.prepare import tracking_settings
 from src.job.run import run_sweep
 from src.reporting import progress, status, summary
 from src.reporting.status import JobOutcome
 from src.runtime import signals
 from src.search import distributed
+from src.tracking.shared import shared_tracking
 
 log = logging.getLogger("sweep")
 
@@ -46,6 +48,13 @@ def main(cfg: DictConfig) -> JobOutcome | None:
         return None
     if not multirun:  # a single run: this process is the entry process, with the terminal
         progress.start(cfg.progress).watch(context.output_dir)
+        if cfg.tracking.enabled:  # as a multirun's sweeper: one tracking process, summary too
+            with shared_tracking():
+                return _job(cfg, context, multirun)
+    return _job(cfg, context, multirun)
+
+
+def _job(cfg: DictConfig, context: JobContext, multirun: bool) -> JobOutcome:
     if progress.is_live(cfg.progress):
         _console_warnings_only()  # the live display shows progress; the job's log keeps all
     try:
@@ -70,8 +79,8 @@ def main(cfg: DictConfig) -> JobOutcome | None:
         else:
             log.error("%s failed: %s", context.name, message)
         return outcome
-    uri = cfg.tracking.uri if cfg.tracking.enabled else None
-    outcome = _ended(context, "FINISHED", result=result, tracking_uri=uri)
+    settings = tracking_settings(cfg) if cfg.tracking.enabled else None
+    outcome = _ended(context, "FINISHED", result=result, tracking=settings)
     if not multirun:
         summary.finish([outcome])
     return outcome

@@ -15,7 +15,8 @@ from helpers import ROOT, TINY, all_runs, job_and_trial_runs, wait_until
 
 from src.errors import TrackingError
 from src.tracking import RemoteTracker, StoreUnavailable
-from src.tracking.remote import RemoteError, shared_tracking
+from src.tracking.remote import RemoteError
+from src.tracking.shared import shared_tracking
 
 
 def _python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -79,7 +79,7 @@ class ValidatingSweeper(Sweeper):
         from src.job import preflight
         from src.reporting import progress, status, summary
         from src.runtime import signals
-        from src.tracking.remote import shared_tracking
+        from src.tracking.shared import shared_tracking
 
         jobs = self.jobs(arguments)
         tracked = False
@@ -93,21 +93,18 @@ class ValidatingSweeper(Sweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
         status.clear_interrupted(sweep_dir)  # a rerun into the same folder starts its jobs
         progress.start(self.config.progress).watch(sweep_dir)
-        if tracked:  # storing the closing summary needs MLflow: imported while the jobs run
-            summary.import_meanwhile()
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else None
         size = size or max(len(jobs), 1)
         returns = []
         # The jobs' tracking process: started before the relay, which passes signals on only to
-        # the processes started after it (the launcher's); it ignores them and ends last.
-        with (
-            shared_tracking() if tracked else contextlib.nullcontext(),
-            signals.relaying(sweep_dir),
-        ):
-            for first in range(0, len(jobs), size):
-                batch = jobs[first : first + size]
-                returns.append(self.launcher.launch(batch, initial_job_idx=first))
-        unfinished = summary.finish(status.outcomes(returns))
+        # the processes started after it (the launcher's); it ignores them, stores the closing
+        # summary too, and ends last.
+        with shared_tracking() if tracked else contextlib.nullcontext():
+            with signals.relaying(sweep_dir):
+                for first in range(0, len(jobs), size):
+                    batch = jobs[first : first + size]
+                    returns.append(self.launcher.launch(batch, initial_job_idx=first))
+            unfinished = summary.finish(status.outcomes(returns))
         if unfinished:
             raise status.JobsUnfinished(unfinished)
         return returns

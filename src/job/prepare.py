@@ -18,8 +18,8 @@ from src.runtime import signals, timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, RemoteTracker
 
-if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
-    pass
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 @dataclass
@@ -55,12 +55,13 @@ def open_tracker(cfg: Config) -> Recorder:
     training starts), or nowhere (`tracking.enabled=false`)."""
     if not cfg.tracking.enabled:
         return NullTracker()
-    return RemoteTracker(
-        cfg.tracking.uri,
-        cfg.tracking.experiment,
-        cfg.tracking.asynchronous,
-        cfg.tracking.max_outage_seconds,
-    )
+    return RemoteTracker(*tracking_settings(cfg))
+
+
+def tracking_settings(cfg: Config | DictConfig) -> list:
+    """A job's `RemoteTracker` arguments: its store and how to write to it."""
+    t = cfg.tracking
+    return [t.uri, t.experiment, t.asynchronous, t.max_outage_seconds]
 
 
 def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:

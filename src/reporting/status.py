@@ -45,7 +45,8 @@ class JobOutcome:
     status: str
     error: str | None = None
     result: JobResult | None = None
-    tracking_uri: str | None = None
+    # Where its runs are: the `RemoteTracker` arguments (uri, experiment, ...) the job used.
+    tracking: list | None = None
 
     @property
     def finished(self) -> bool:

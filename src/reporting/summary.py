@@ -8,10 +8,9 @@ and, as `sweep_summary.md` with all trials in `sweep_trials.csv` (and the repeat
 
 from __future__ import annotations
 
-import contextlib
+import csv
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,17 +74,15 @@ def comparison_markdown(results: list[JobResult]) -> str:
 
 
 def summary_markdown(outcomes: list[JobOutcome]) -> str:
-
     finished = [o.result for o in outcomes if o.finished]
     parts = ["# Sweep summary", "", *_status_lines(outcomes), ""]
     parts += [job_markdown(result) for result in finished]
     if len(finished) > 1:
         parts.append(comparison_markdown(finished))
-    from src.reporting import study  # scipy: only once a sweep ends
+    if any(r.repeats for r in finished):
+        from src.reporting import study  # SciPy: only for a study's statistics
 
-    verdict = study.markdown(finished)
-    if verdict:  # the study's answer comes last
-        parts.append(verdict)
+        parts.append(study.markdown(finished))  # the study's answer comes last
     return "\n".join(parts)
 
 
@@ -103,53 +100,46 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     return sum(not o.finished for o in outcomes)
 
 
-def import_meanwhile() -> None:
-    """Import what storing the closing summary needs (MLflow, pandas, SciPy: about 2 s) in a
-    thread of the entry process while it waits for the jobs, rather than after them; at the
-    lowest priority, so it takes none of the CPU the jobs' start-up and training need."""
-
-    def load() -> None:
-        from src.runtime.processes import lowest_priority_thread
-
-        lowest_priority_thread()
-        with contextlib.suppress(Exception):
-            import pandas  # noqa: F401
-
-            from src.reporting import study  # noqa: F401
-            from src.tracking import store
-
-            store.import_client()
-
-    threading.Thread(target=load, name="import-meanwhile", daemon=True).start()
-
-
 def _store(outcomes: list[JobOutcome], text: str) -> None:
-    import pandas as pd
+    """The summary's files (and a study's verdict tag) on every finished job's run, through the
+    command's tracking process: neither the entry process nor a job imports MLflow."""
+    from src.tracking.shared import log_to_runs
 
-    from src.reporting import study
-    from src.tracking import log_files_to_runs, tag_runs
-
-    runs: dict[str, list[str]] = {}
+    runs: dict[tuple, list[str]] = {}
     rows = []
     for o in outcomes:
-        if not o.finished or not o.tracking_uri or o.result is None:
+        if not o.finished or not o.tracking or o.result is None:
             continue
-        runs.setdefault(o.tracking_uri, []).append(o.result.run_id)
+        runs.setdefault(tuple(o.tracking), []).append(o.result.run_id)
         rows += [{"job": o.job, "loss": o.result.loss, **row} for row in o.result.rows]
     if not runs:
         return
     finished = [o.result for o in outcomes if o.finished]
-    verdict = study.verdict_text(finished)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "sweep_summary.md").write_text(text)
-        pd.DataFrame(rows).to_csv(folder / "sweep_trials.csv", index=False)
+        write_csv(rows, folder / "sweep_trials.csv")
         files = [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
-        files += study.files(finished, folder)
-        for uri, run_ids in runs.items():
-            log_files_to_runs(uri, run_ids, files)
+        tags = {}
+        if any(r.repeats for r in finished):
+            from src.reporting import study
+
+            files += study.files(finished, folder)
+            verdict = study.verdict_text(finished)
             if verdict:
-                tag_runs(uri, run_ids, {"verdict": verdict[:_TAG_LIMIT]})
+                tags["verdict"] = verdict[:_TAG_LIMIT]
+        for settings, run_ids in runs.items():
+            log_to_runs(settings, run_ids, files, tags)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """`rows` as a CSV file with the union of their keys as columns, in order of appearance
+    (empty where a row has no value), as pandas writes it, without importing pandas."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -3,7 +3,8 @@
 - `store`: where the store is, whether it can be used, writing to it safely;
 - `runs`, `lifecycle`: the `Tracker` that opens, logs to and closes job runs and their trial and
   repeat runs;
-- `remote`, `service`: the same `Tracker` in a process of its own (what a job uses);
+- `remote`, `service`: the same `Tracker` in a process of its own (what a job uses); `shared`:
+  one such process for a whole command, the closing summary's stores included;
 - `writes`, `background`: what it writes, off the training thread and through outages;
 - `disabled`: the same interface recording nothing (`tracking=none`);
 - `queries`: reading finished trials back (export);
@@ -30,10 +31,8 @@ from src.tracking.store import (
     PARENT_TAG,
     RUN_KIND_TAG,
     check_reachable,
-    log_files_to_runs,
     sqlite_path,
     store_dir,
-    tag_runs,
 )
 
 __all__ = [
@@ -56,7 +55,6 @@ __all__ = [
     "git_state",
     "job_of",
     "log_dataset",
-    "log_files_to_runs",
     "redact",
     "refuse_secret_in_uri",
     "refuse_secrets_in_args",
@@ -65,5 +63,4 @@ __all__ = [
     "sqlite_path",
     "store_dir",
     "system_metrics",
-    "tag_runs",
 ]

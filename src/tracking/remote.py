@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
@@ -210,28 +206,3 @@ def _shared_connection(wait: float = 10.0) -> Connection | None:
             if time.monotonic() > deadline:
                 return None  # the job starts a tracking process of its own
             time.sleep(0.02)  # not listening yet
-
-
-@contextmanager
-def shared_tracking() -> Iterator[None]:
-    """While a multirun's jobs run: one tracking process for all of them, so MLflow is imported
-    and the store opened once per sweep rather than once per job. Its address and key reach the
-    jobs (the launcher's processes) through the environment; a private folder holds the socket."""
-    folder = Path(tempfile.mkdtemp(prefix="tracking-"))
-    path, key = str(folder / "socket"), secrets.token_hex(16)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "src.tracking.service", "--listen", path],
-        stdin=subprocess.PIPE,
-        env={**os.environ, KEY_ENV: key},
-        start_new_session=True,
-    )
-    os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = path, key
-    try:
-        yield
-    finally:
-        os.environ.pop(ADDRESS_ENV, None)
-        os.environ.pop(KEY_ENV, None)
-        process.stdin.close()  # it stores what it was given, then ends
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(60)  # else it goes on storing on its own: the command is done
-        shutil.rmtree(folder, ignore_errors=True)

@@ -134,6 +134,11 @@ def listen(path: str, trackers: Trackers) -> Callable[[], None]:
     return stop
 
 
+def _import_mlflow() -> None:
+    with contextlib.suppress(Exception):  # a real failure shows when a tracker opens
+        import mlflow.tracking  # noqa: F401
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -144,8 +149,9 @@ def main() -> None:
     trackers = Trackers()
     if sys.argv[1] == "--listen":
         stop = listen(sys.argv[2], trackers)
-        import mlflow.tracking  # noqa: F401 - while the jobs start, before they ask for it
-
+        # MLflow imported while the jobs start, before they ask for it; in a thread, so that a
+        # command that ends at once (its input refused) does not wait for it.
+        threading.Thread(target=_import_mlflow, daemon=True).start()
         sys.stdin.read()  # until the entry process closes it, or ends
         stop()
     else:

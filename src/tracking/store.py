@@ -1,24 +1,22 @@
 """Where the MLflow store is, whether it can be used, and writing to it safely: SQLite paths,
-the reachability check, the store-creation lock, retries on a locked database, value formatting.
+the reachability check, the store-creation lock, value formatting.
 """
 
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import logging
 import math
 import os
 import re
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from src.errors import TrackingError
 
@@ -31,26 +29,6 @@ ERROR_TAG = "error"
 # reboot: found RUNNING by the next start). Only crashes count against a trial's attempts.
 KILLED_BY_TAG = "killed_by"
 _SQLITE = "sqlite:///"
-# SQLite serialises writers; MLflow waits 20 s for the lock, but a read that turns into a write
-# can still be refused at once. Parallel jobs retry those writes rather than lose them.
-_LOCKED_RETRIES = 8
-
-T = TypeVar("T")
-
-
-def _retry_when_locked(fn: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        for attempt in range(_LOCKED_RETRIES):
-            try:
-                return fn(*args, **kwargs)
-            except Exception as exc:
-                if "database is locked" not in str(exc) or attempt == _LOCKED_RETRIES - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")
-
-    return wrapper
 
 
 @contextmanager
@@ -154,31 +132,6 @@ def _as_param(value: Any) -> str:
 
 def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
     return {k: _as_param(v) for k, v in mapping.items() if v is not None}
-
-
-def import_client() -> None:
-    """Import MLflow's client (about 1.5 s), e.g. ahead of its first use."""
-    from mlflow.tracking import MlflowClient  # noqa: F401
-
-
-def log_files_to_runs(uri: str, run_ids: list[str], files: list[Path]) -> None:
-    """Attach the same files to several runs of one store (a sweep's closing summary)."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    for run_id in run_ids:
-        for path in files:
-            _retry_when_locked(client.log_artifact)(run_id, str(path))
-
-
-def tag_runs(uri: str, run_ids: list[str], tags: Mapping[str, Any]) -> None:
-    """Set the same tags on several runs of one store (a sweep's verdict)."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    for run_id in run_ids:
-        for key, value in _str_dict(tags).items():
-            _retry_when_locked(client.set_tag)(run_id, key, value)
 
 
 def experiment_id(client, name: str, uri: str) -> str:
