@@ -14,6 +14,10 @@ import numpy as np
 
 from src.model import OBJECTIVE
 
+# What a tracker may be asked to draw from plain data (src/tracking/writes.py `log_picture`).
+PICTURES = ("learning_curves", "confusion_matrix", "misclassified", "hyperparameter_effects")
+MISCLASSIFIED = 24  # test images in the misclassified picture
+
 
 def learning_curves(
     history: Mapping[str, Sequence[float]], epochs: Sequence[int], path: Path, title: str = ""
@@ -75,7 +79,7 @@ def misclassified(
     y_pred: np.ndarray,
     class_names: Sequence[str],
     path: Path,
-    count: int = 24,
+    count: int = MISCLASSIFIED,
 ) -> Path:
     """A grid of test images the model got wrong, with their true and predicted class: one
     picture of tiles (24 axes with their own layout cost ten times more to draw)."""

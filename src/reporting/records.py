@@ -12,7 +12,7 @@ import numpy as np
 from src.data import Dataset
 from src.model import OBJECTIVE
 from src.reporting import plots
-from src.reporting.summary import job_markdown
+from src.reporting.summary import job_markdown, write_csv
 from src.search.space import Space
 from src.tracking import Tracker
 
@@ -77,33 +77,27 @@ def log_job_artifacts(
     predicted: np.ndarray,
     space: Space | None,
 ) -> None:
-    import pandas as pd
-
-    names = dataset.class_names
+    # The pictures are drawn by the tracking process from their data: the job goes on.
+    names, y_true = list(dataset.class_names), dataset.y_test
+    title = f"{result.job}: "
+    confusion = {"y_true": y_true, "y_pred": predicted, "class_names": names, "title": title}
+    tracker.log_picture(run_id, "confusion_matrix", confusion, "confusion_matrix.png")
+    wrong = np.flatnonzero(y_true != predicted)[: plots.MISCLASSIFIED]  # only the images drawn
+    shown = {"images": dataset.x_test[wrong], "y_true": y_true[wrong], "y_pred": predicted[wrong]}
+    tracker.log_picture(
+        run_id, "misclassified", {**shown, "class_names": names}, "misclassified.png"
+    )
+    effects = {
+        "trials": [r for r in result.rows if r[OBJECTIVE] is not None],
+        "searched": list(result.searched),
+        "log_scaled": space.log_scaled() if space else set(),
+    }
+    tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        pd.DataFrame(result.rows).to_csv(folder / "trials.csv", index=False)
-        plots.confusion_matrix(
-            dataset.y_test, predicted, names, folder / "confusion_matrix.png", f"{result.job}: "
-        )
-        plots.misclassified(
-            dataset.x_test, dataset.y_test, predicted, names, folder / "misclassified.png"
-        )
-        completed = [r for r in result.rows if r[OBJECTIVE] is not None]
-        plots.hyperparameter_effects(
-            completed,
-            result.searched,
-            folder / "hyperparameters.png",
-            space.log_scaled() if space else set(),
-        )
+        write_csv(result.rows, folder / "trials.csv")
         (folder / "summary.md").write_text(job_markdown(result))
-        for name in (
-            "trials.csv",
-            "confusion_matrix.png",
-            "misclassified.png",
-            "hyperparameters.png",
-            "summary.md",
-        ):
+        for name in ("trials.csv", "summary.md"):
             tracker.log_file(run_id, folder / name)
 
 

@@ -139,7 +139,8 @@ def write_csv(rows: list[dict], path: Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, columns, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:  # NaN as an empty cell too
+            writer.writerow({k: "" if v != v else v for k, v in row.items()})
 
 
 def _fmt(value, digits: int = 4) -> str:

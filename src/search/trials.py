@@ -13,7 +13,6 @@ from typing import Any
 import keras_tuner as kt
 
 from src.model import OBJECTIVE
-from src.reporting import plots
 from src.reporting.progress import JobProgress
 from src.runtime import timings
 from src.search.sampling import short
@@ -108,20 +107,18 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         metrics["stopped_epoch"] = history.epoch[-1]
     tracker.log_metrics(run_id, metrics)
     tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
-    with tempfile.TemporaryDirectory() as tmp:
-        with timings.cost("learning_curves"):
-            curves = plots.learning_curves(
-                history.history,
-                history.epoch,
-                Path(tmp) / "learning_curves.png",
-                f"trial {trial.trial_id}",
-            )
-            tracker.log_file(run_id, curves)
-        with timings.cost("model_save"):
-            # The model its score belongs to: keras-tuner's best-epoch checkpoint, loaded into
-            # the model just trained (building another costs 0.1 s a trial).
-            model = tuner.hypermodel.take_trained()
-            model = tuner.load_model(trial) if model is None else model
-            model.load_weights(tuner._get_checkpoint_fname(trial.trial_id))
-            model.save(Path(tmp) / "model.keras")
-            tracker.log_file(run_id, Path(tmp) / "model.keras")
+    curves = {
+        "history": history.history,
+        "epochs": history.epoch,
+        "title": f"trial {trial.trial_id}",
+    }
+    with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
+        tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.png")
+    with tempfile.TemporaryDirectory() as tmp, timings.cost("model_save"):
+        # The model its score belongs to: keras-tuner's best-epoch checkpoint, loaded into
+        # the model just trained (building another costs 0.1 s a trial).
+        model = tuner.hypermodel.take_trained()
+        model = tuner.load_model(trial) if model is None else model
+        model.load_weights(tuner._get_checkpoint_fname(trial.trial_id))
+        model.save(Path(tmp) / "model.keras")
+        tracker.log_file(run_id, Path(tmp) / "model.keras")

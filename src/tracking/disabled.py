@@ -54,6 +54,9 @@ class Recorder(Protocol):
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None: ...
     def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None: ...
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None: ...
+    def log_picture(
+        self, run_id: str, picture: str, data: Mapping[str, Any], file_name: str
+    ) -> None: ...
     def close(self) -> None: ...
 
 
@@ -113,6 +116,9 @@ class NullTracker:
         return None
 
     def log_text(self, run_id, text, artifact_file) -> None:
+        return None
+
+    def log_picture(self, run_id, picture, data, file_name) -> None:
         return None
 
     def close(self) -> None:

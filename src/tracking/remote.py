@@ -44,6 +44,7 @@ _ONE_WAY = (
     "log_json",
     "log_text",
     "log_inputs",
+    "log_picture",
 )
 _ASKED = ("flush", "find_job_run", "child_runs", "download", "metric_history", "_mark_running")
 _ASKED += ("_delete_tags",)

@@ -14,6 +14,7 @@ does; either stores what it was given first.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -134,9 +135,11 @@ def listen(path: str, trackers: Trackers) -> Callable[[], None]:
     return stop
 
 
-def _import_mlflow() -> None:
-    with contextlib.suppress(Exception):  # a real failure shows when a tracker opens
-        import mlflow.tracking  # noqa: F401
+def _import_ahead() -> None:
+    """MLflow, then what the pictures are drawn with (src/reporting/plots.py)."""
+    for module in ("mlflow.tracking", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        with contextlib.suppress(Exception):  # a real failure shows when it is used
+            importlib.import_module(module)
 
 
 def main() -> None:
@@ -151,7 +154,7 @@ def main() -> None:
         stop = listen(sys.argv[2], trackers)
         # MLflow imported while the jobs start, before they ask for it; in a thread, so that a
         # command that ends at once (its input refused) does not wait for it.
-        threading.Thread(target=_import_mlflow, daemon=True).start()
+        threading.Thread(target=_import_ahead, daemon=True).start()
         sys.stdin.read()  # until the entry process closes it, or ends
         stop()
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -27,6 +28,8 @@ T = TypeVar("T")
 
 # Set at creation, unique per run: a retried creation looks for it before creating again.
 CREATION_TAG = "creation_id"
+# matplotlib's caches are not made for threads: a tracking process draws for one job at a time.
+_DRAWING = threading.Lock()
 
 
 class RunWrites:
@@ -123,6 +126,20 @@ class RunWrites:
             return
         staged = self._stage(Path(path))
         self._write(self._upload_staged, run_id, staged, artifact_path)
+
+    def log_picture(
+        self, run_id: str, picture: str, data: Mapping[str, Any], file_name: str
+    ) -> None:
+        """A picture of src/reporting/plots.py (`PICTURES`) drawn here from plain `data`, then
+        uploaded: a job hands the data to its tracking process and goes on, without importing
+        matplotlib or waiting for it."""
+        from src.reporting import plots
+
+        if picture not in plots.PICTURES:
+            raise ValueError(f"{picture}: not one of {', '.join(plots.PICTURES)}")
+        with _DRAWING, tempfile.TemporaryDirectory() as tmp:
+            path = getattr(plots, picture)(**data, path=Path(tmp) / file_name)
+            self.log_file(run_id, path)  # staged (linked) when asynchronous: tmp may go
 
     def log_inputs(self, run_id: str, inputs: list[dict]) -> None:
         """Dataset inputs (src/tracking/lineage.py `dataset_inputs`)."""
