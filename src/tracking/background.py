@@ -93,22 +93,20 @@ class BackgroundWriter:
 
     def __init__(self, outage: Outage):
         self._outage = outage
-        self._pending: deque[tuple[float, Callable[[], Any]]] = deque()
+        self._pending: deque[Callable[[], Any]] = deque()
         self._busy = False
         self._cond = threading.Condition()
         self._failed: StoreUnavailable | None = None
         self._refused: list[BaseException] = []
         self._thread: threading.Thread | None = None
         self._closing = False
-        # Seconds from a write's hand-over to its completion (the store has it).
-        self.latencies: list[float] = []
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Queue `fn(*args, **kwargs)`; raises at once if the store was given up on."""
         with self._cond:
             if self._failed is not None:
                 raise self._failed
-            self._pending.append((time.perf_counter(), lambda: fn(*args, **kwargs)))
+            self._pending.append(lambda: fn(*args, **kwargs))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._work, name="mlflow-writer", daemon=True
@@ -151,15 +149,14 @@ class BackgroundWriter:
                     self._cond.wait()
                 if self._closing:
                     return
-                submitted, write = self._pending.popleft()
+                write = self._pending.popleft()
                 self._busy = True
             try:
                 self._outage.call(write)
-                self.latencies.append(time.perf_counter() - submitted)
             except StoreUnavailable as exc:
                 with self._cond:
                     self._failed = exc
-                    self._pending.appendleft((submitted, write))
+                    self._pending.appendleft(write)
                     self._busy = False
                     self._cond.notify_all()
                 return

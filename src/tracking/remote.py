@@ -67,16 +67,21 @@ class RemoteTracker(RunLifecycle):
         self.uri = uri
         self._asynchronous = asynchronous
         self._process: subprocess.Popen | None = None
-        self._conn = _shared_connection() or self._own_process()
+        self._conn: Connection | None = None
+        self._connected = threading.Event()
         self._cond = threading.Condition()
         self._answers: dict[int, tuple[bool, Any]] = {}
         self._waiting: set[int] = set()
         self._error: BaseException | None = None  # from a write sent without waiting
         self._ended = False
-        self._seq = 0
-        threading.Thread(target=self._read, name="tracking-answers", daemon=True).start()
-        self._send("open", (uri, experiment, asynchronous, max_outage_seconds), {}, wait=False)
+        self._seq = 0  # 0: the "open" message
         self._experiment_id: str | None = None
+        # Connecting (the command's tracking process may still be starting) and reading the
+        # answers happen in a thread: the job goes on; its first store call waits if need be.
+        settings = (uri, experiment, asynchronous, max_outage_seconds)
+        threading.Thread(
+            target=self._connect_and_read, args=(settings,), name="tracking-answers", daemon=True
+        ).start()
 
     @property
     def experiment_id(self) -> str:
@@ -94,9 +99,30 @@ class RemoteTracker(RunLifecycle):
             )
         return Connection(ours.detach())
 
+    def _connect_and_read(self, settings: tuple) -> None:
+        """Connect to the command's tracking process (else start one of its own), open the
+        tracker there, then read the answers until the connection ends."""
+        try:
+            self._conn = _shared_connection() or self._own_process()
+            self._conn.send((0, "open", settings, {}))  # its error answers the next call
+        except Exception as exc:
+            self._conn = None
+            self._error = errors.TrackingError(f"tracking.uri: no tracking process started: {exc}")
+        finally:
+            self._connected.set()
+        if self._conn is None:
+            with self._cond:
+                self._ended = True  # every call says so, in one line
+                self._cond.notify_all()
+            return
+        self._read()
+
     def close(self, grace: float = 10.0) -> None:
         """Let the tracking process store what it was given and end (it also ends when this
         process dies); waits for its own at most `grace` seconds, then leaves it to finish."""
+        self._connected.wait()
+        if self._conn is None:
+            return
         # Shut down, not just closed: the reader thread's pending recv holds the socket open
         # (and the other end would never see its end) until the socket is shut down.
         with (
@@ -127,6 +153,7 @@ class RemoteTracker(RunLifecycle):
         return self._ended or isinstance(self._error, StoreUnavailable) or self._ask("unavailable")
 
     def _send(self, name: str, args: tuple, kwargs: dict, wait: bool) -> Any:
+        self._connected.wait()
         with self._cond:
             if self._error is not None:
                 error, self._error = self._error, None

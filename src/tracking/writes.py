@@ -65,10 +65,6 @@ class RunWrites:
         """The store was given up on after a long outage: nothing more can be written."""
         return self._writer is not None and self._writer.failed
 
-    def write_latencies(self) -> list[float]:
-        """Seconds from each background write's hand-over to its completion."""
-        return list(self._writer.latencies) if self._writer is not None else []
-
     def _create_run(self, name: str, tags: Mapping[str, str]) -> str:
         """A new run, created now. Its `creation_id` tag lets a creation retried after a lost
         answer find the run the store did create, rather than make a second one."""
