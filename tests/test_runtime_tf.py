@@ -84,14 +84,15 @@ def test_tensorflow_is_imported_without_sklearn_which_stays_importable():
 
 
 def test_keras_tuner_is_imported_without_sklearn_unless_bayesian_which_still_works():
-    # A job with the random tuner does not load scikit-learn; a Bayesian tuner made later in
-    # the same process binds it and SciPy, and proposes trials (its Gaussian process needs both).
+    # A job with the random tuner loads neither scikit-learn nor SciPy's optimizers (TensorFlow
+    # loads SciPy itself); a Bayesian tuner made later in the same process binds them, and
+    # proposes trials (its Gaussian process needs both).
     code = "\n".join(
         [
             "import sys, tempfile",
             "from src.runtime import import_keras_tuner",
             "import_keras_tuner(bayesian=False)",
-            "seen = 'sklearn' in sys.modules",
+            "seen = 'sklearn' in sys.modules or 'scipy.optimize' in sys.modules",
             "import keras_tuner as kt",
             "from src.search import kt_private",
             "kt_private.bind_bayesian_dependencies()",
