@@ -71,28 +71,31 @@ def test_released_trials_leave_nothing_and_unreleased_ones_pile_up(tiny_trial):
         assert len(after[0]) > len(before[0]) and len(after[1]) > len(before[1])
 
 
-def test_tensorflow_is_imported_without_sklearn_which_stays_importable():
+def test_tensorflow_is_imported_without_sklearn_pyplot_pandas_which_stay_importable():
+    # Keras imports them when installed; a job needs none: its start-up skips them (~1 s).
+    names = ("sklearn", "matplotlib", "pandas")
     code = (
         "import sys; from src.runtime import import_tensorflow; import_tensorflow(); "
-        "print('sklearn' in sys.modules); import sklearn; print(sklearn.__name__)"
+        f"print(*[name in sys.modules for name in {names}]); "
+        "import sklearn, matplotlib.pyplot, pandas; print(sklearn.__name__, pandas.__name__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["False", "sklearn"]
+    assert out.stdout.split() == ["False", "False", "False", "sklearn", "pandas"]
 
 
 def test_keras_tuner_is_imported_without_sklearn_unless_bayesian_which_still_works():
-    # A job with the random tuner loads neither scikit-learn nor SciPy's optimizers (TensorFlow
-    # loads SciPy itself); a Bayesian tuner made later in the same process binds them, and
-    # proposes trials (its Gaussian process needs both).
+    # A job with the random tuner loads neither scikit-learn, SciPy's optimizers (TensorFlow
+    # loads SciPy itself) nor pandas; a Bayesian tuner made later in the same process binds
+    # the first two, and proposes trials (its Gaussian process needs both).
     code = "\n".join(
         [
             "import sys, tempfile",
             "from src.runtime import import_keras_tuner",
             "import_keras_tuner(bayesian=False)",
-            "seen = 'sklearn' in sys.modules or 'scipy.optimize' in sys.modules",
+            "seen = any(m in sys.modules for m in ('sklearn', 'scipy.optimize', 'pandas'))",
             "import keras_tuner as kt",
             "from src.search import kt_private",
             "kt_private.bind_bayesian_dependencies()",

@@ -32,38 +32,42 @@ def import_tensorflow() -> None:
     if "tensorflow" in sys.modules:
         return
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
-        _import_without_sklearn()
+        _import_without_extras()
         return
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        _import_without_sklearn()
+        _import_without_extras()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
-def _import_without_sklearn() -> None:
-    """Import TensorFlow, whose Keras imports scikit-learn for its scikit-learn wrappers when
-    it is installed (0.3 to 0.6 s of every job's start) and does without it when it is not.
-    No sweep uses those wrappers: scikit-learn is hidden for the import, then importable again."""
-    with _hidden("sklearn"):
+def _import_without_extras() -> None:
+    """Import TensorFlow, whose Keras imports, when they are installed, scikit-learn for its
+    scikit-learn wrappers (0.3 to 0.6 s of every job's start), matplotlib's pyplot for its
+    image gallery and pandas to take data frames as input (0.7 s together, measured), and does
+    without them when they are not. A job uses none of these (its pictures are drawn by its
+    tracking process, its data are arrays): hidden for the import, then importable again."""
+    with _hidden("sklearn", "matplotlib", "pandas"):
         import tensorflow  # noqa: F401
 
 
 def import_keras_tuner(bayesian: bool) -> None:
     """Import keras-tuner, which imports scikit-learn and SciPy's optimizers for its Bayesian
     tuner alone (1.0 s and 0.2 s of every job's start, measured; SciPy itself TensorFlow loads
-    anyway): hidden for the import unless the job's tuner is the Bayesian one, then importable
-    again. A Bayesian tuner made later in the same process binds them then
+    anyway), and pandas for its scikit-learn tuner (0.3 s), which no sweep uses: hidden for the
+    import (the first two unless the job's tuner is the Bayesian one), then importable again. A
+    Bayesian tuner made later in the same process binds them then
     (`kt_private.bind_bayesian_dependencies`)."""
     if "keras_tuner" in sys.modules:
         return
     import_tensorflow()
-    with _hidden() if bayesian else _hidden("sklearn", "scipy", "scipy.optimize"):
+    hidden = ("pandas",) if bayesian else ("pandas", "sklearn", "scipy", "scipy.optimize")
+    with _hidden(*hidden):
         import keras_tuner  # noqa: F401
 
 
