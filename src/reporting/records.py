@@ -69,17 +69,20 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
     )
 
 
-def log_job_artifacts(
+def log_job_pictures(
     tracker: Tracker,
     run_id: str,
-    result: JobResult,
+    job: str,
+    rows: list[dict],
+    space: Space | None,
     dataset: Dataset,
     predicted: np.ndarray,
-    space: Space | None,
 ) -> None:
-    # The pictures are drawn by the tracking process from their data: the job goes on.
+    """The best model's test confusion matrix and misclassified images, and `val_accuracy`
+    against each searched hyperparameter: drawn by the tracking process from their data
+    while the job goes on."""
     names, y_true = list(dataset.class_names), dataset.y_test
-    title = f"{result.job}: "
+    title = f"{job}: "
     confusion = {"y_true": y_true, "y_pred": predicted, "class_names": names, "title": title}
     tracker.log_picture(run_id, "confusion_matrix", confusion, "confusion_matrix.png")
     wrong = np.flatnonzero(y_true != predicted)[: plots.MISCLASSIFIED]  # only the images drawn
@@ -88,11 +91,15 @@ def log_job_artifacts(
         run_id, "misclassified", {**shown, "class_names": names}, "misclassified.png"
     )
     effects = {
-        "trials": [r for r in result.rows if r[OBJECTIVE] is not None],
-        "searched": list(result.searched),
+        "trials": [r for r in rows if r[OBJECTIVE] is not None],
+        "searched": space.searched() if space else [],
         "log_scaled": space.log_scaled() if space else set(),
     }
     tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
+
+
+def log_job_files(tracker: Tracker, run_id: str, result: JobResult) -> None:
+    """The trials table and the job's Markdown summary."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_csv(result.rows, folder / "trials.csv")

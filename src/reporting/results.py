@@ -11,11 +11,9 @@ import tempfile
 from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
 
-import numpy as np
-
 from src.data import Dataset
 from src.model import OBJECTIVE
-from src.reporting.records import log_best, log_job_artifacts
+from src.reporting.records import log_best, log_job_files, log_job_pictures
 from src.search.space import Space
 from src.tracking import Tracker
 
@@ -110,6 +108,16 @@ def trial_rows(tuner) -> list[dict]:
     return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0)))
 
 
+def _best_trial(tuner, failed: int):
+    """The trial with the best `val_accuracy` (only validation images chose it)."""
+    best_trials = tuner.oracle.get_best_trials(1)
+    if not best_trials:
+        raise RuntimeError(
+            f"no trial completed ({failed} failed); see the trial runs' 'error' tags in MLflow"
+        )
+    return best_trials[0]
+
+
 def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
     """keras-tuner's checkpoint of the best trial; for a trial a worker on another host ran,
     the model its trial run holds in MLflow."""
@@ -150,15 +158,13 @@ def record_best(
     """
     rows = trial_rows(tuner)
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
-    best_trials = tuner.oracle.get_best_trials(1)
-    if not best_trials:
-        raise RuntimeError(
-            f"no trial completed ({len(failures)} failed); see the trial runs' "
-            "'error' tags in MLflow"
-        )
-    best = best_trials[0]
+    best = _best_trial(tuner, len(failures))
     model = _best_model(tuner, best, tracker, run_id)
-    test_loss, test_accuracy, predicted = _evaluate(model, dataset, cfg)
+    batch = cfg.train.eval_batch_size
+    predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
+    if run_id is not None:  # drawn by the tracking process while the test set is evaluated
+        log_job_pictures(tracker, run_id, job, rows, space, dataset, predicted)
+    test_loss, test_accuracy = _evaluate(model, dataset, cfg)
     scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
     times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
     result = JobResult(
@@ -191,19 +197,20 @@ def record_best(
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:
-        log_job_artifacts(tracker, run_id, result, dataset, predicted, space)
+        log_job_files(tracker, run_id, result)
     return result
 
 
-def _evaluate(model, dataset: Dataset, cfg) -> tuple[float, float, np.ndarray]:
-    """The chosen model's test loss, accuracy and predicted classes."""
+def _evaluate(model, dataset: Dataset, cfg) -> tuple[float, float]:
+    """The chosen model's test loss and accuracy."""
     one_hot = cfg.loss.name == "categorical"
-    batch = cfg.train.eval_batch_size
     test_loss, test_accuracy = model.evaluate(
-        dataset.x_test, dataset.labels("test", one_hot), batch_size=batch, verbose=0
+        dataset.x_test,
+        dataset.labels("test", one_hot),
+        batch_size=cfg.train.eval_batch_size,
+        verbose=0,
     )
-    predicted = model.predict(dataset.x_test, batch_size=batch, verbose=0).argmax(axis=1)
-    return float(test_loss), float(test_accuracy), predicted
+    return float(test_loss), float(test_accuracy)
 
 
 def studied_values(cfg) -> dict[str, str]:
