@@ -24,4 +24,4 @@ def test_bench_runs_and_prints_its_table():
     for row in rows.values():
         assert float(row[1]) > 0 and 0 < float(row[4]) <= 1  # wall time, best val_accuracy
         assert int(row[5]) == 2  # 1 trial x 1 epoch x 2 losses
-    assert "(a)/(b) plain / sweep wall time" in out and "(b)/(c) tracking overhead" in out
+    assert "(a)/(b) plain / median sweep wall time" in out and "(b)/(c) tracking overhead" in out
