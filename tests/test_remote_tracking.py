@@ -111,7 +111,7 @@ def test_the_jobs_of_a_multirun_share_one_tracking_process(store):
     stored what each job sent."""
     with shared_tracking():
         trackers = [RemoteTracker(store, "tests") for _ in range(2)]
-        assert [t._process for t in trackers] == [None, None]
+        assert [_connected(t)._process for t in trackers] == [None, None]
         ids = [t._create_run(f"job-{i}", {}) for i, t in enumerate(trackers)]
         for tracker, run_id in zip(trackers, ids, strict=True):
             tracker.log_metrics(run_id, {"x": 1.0})
@@ -123,4 +123,12 @@ def test_the_jobs_of_a_multirun_share_one_tracking_process(store):
     runs = all_runs(store, "tests")
     assert sorted(r.info.run_name for r in runs) == ["job-0", "job-1"]
     assert all(r.info.status == "FINISHED" and r.data.metrics == {"x": 1.0} for r in runs)
-    assert RemoteTracker(store, "tests")._process is not None  # outside: a process of its own
+    own = _connected(RemoteTracker(store, "tests"))
+    assert own._process is not None  # outside: a process of its own
+    own.close()
+
+
+def _connected(tracker: RemoteTracker) -> RemoteTracker:
+    """The tracker once it has connected (it connects in its answer thread)."""
+    assert tracker._connected.wait(30)
+    return tracker

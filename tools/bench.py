@@ -37,7 +37,6 @@ epochs (mem-20), from the jobs' timings.json.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -45,26 +44,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from src.runtime.timings import FILE
 from tools.bench_arms import Result, plain, sweep
 from tools.bench_outage import outage_arms
+from tools.bench_report import breakdowns, per_trial, table
 
 LOSSES = "loss=sparse,categorical"
-
-
-def table(results: list[Result]) -> str:
-    head = (
-        f"{'arm':<11} {'wall s':>7} {'s/trial-epoch':>13} {'images/s':>9} "
-        f"{'best val_acc':>12} {'trial-epochs':>12} {'peak MB':>8}"
-    )
-    rows = [head, "-" * len(head)]
-    for r in results:
-        flag = "" if r.exit_code == 0 else f"  (exit {r.exit_code})"
-        rows.append(
-            f"{r.arm:<11} {r.wall:7.1f} {r.per_trial_epoch:13.2f} {r.images_per_s:9.0f} "
-            f"{r.best_val:12.4f} {r.trial_epochs:12d} {r.peak_mb:8.0f}{flag}"
-        )
-    return "\n".join(rows)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -181,31 +165,10 @@ def _outage_checks(arm, work: Path) -> list[tuple]:
     arm(steady), arm(down)
     # What training waited for the store: the trial's end waiting for its writes (epochs never
     # wait). The wall times' difference is shown too, but this machine's speed drifts by more.
-    waited = sum(_per_trial(work / "outage", "trial_flush"))
+    waited = sum(per_trial(work / "outage", "trial_flush"))
     return [("s training waited in a 60 s outage", waited, "<= 5",
              waited <= 5 and down.exit_code == 0),
             ("outage - steady wall time (s)", down.wall - steady.wall, "(info)", True)]  # fmt: skip
-
-
-def _per_trial(folder: Path, cost: str) -> list[float]:
-    """A per-trial cost's total in each job's timings.json under `folder`."""
-    found = [json.loads(p.read_text())["per_trial"] for p in folder.rglob(FILE)]
-    return [costs[cost]["total"] for costs in found if cost in costs]
-
-
-def _breakdowns(work: Path) -> None:
-    """Where a job's time went (timings.json of the job-3x3 and mem-20 arms)."""
-    for arm, key, title in (
-        ("job-3x3", "phases", "start-up of a job (s since the process started)"),
-        ("mem-20", "per_trial", "per-trial costs beside the epochs (mean s over the trials)"),
-    ):
-        found = sorted((work / arm).rglob(FILE))
-        if not found:
-            continue
-        print(f"\n{arm}: {title}")
-        for name, value in json.loads(found[0].read_text())[key].items():
-            figure = value if key == "phases" else value["mean"]
-            print(f"  {name:<22} {figure:8.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, target, ok in checks:
         verdict = "" if target == "(info)" else ("met" if ok else "NOT met")
         print(f"{name:<40} {value:8.3f}  target {target:<9} {verdict}")
-    _breakdowns(work)
+    breakdowns(work)
     if args.keep:
         print(f"\nstores and logs kept in {work}")
     else:
