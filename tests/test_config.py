@@ -58,6 +58,12 @@ def test_defaults_and_required_keys():
         assert OmegaConf.select(cfg, key) is not None, key
 
 
+def test_each_model_family_chooses_tensorflows_kernels_and_the_command_line_wins():
+    assert compose().train.onednn is False  # the MLP: TensorFlow's own kernels
+    assert compose("model=cnn").train.onednn is True  # convolutions: oneDNN's
+    assert compose("train.onednn=true").train.onednn is True
+
+
 @pytest.mark.parametrize("name", SWEEPS)
 def test_named_sweeps_compose_state_their_study_and_sweep(name):
     cfg = compose(f"sweep={name}")

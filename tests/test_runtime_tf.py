@@ -3,6 +3,7 @@ with every trained model; with it they come back to where the trial started. Ent
 counted, not memory, so the check is deterministic."""
 
 import itertools
+import os
 import subprocess
 import sys
 
@@ -114,3 +115,21 @@ def test_keras_tuner_is_imported_without_sklearn_unless_bayesian_which_still_wor
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-4:] == ["RESULT", "False", "3", "COMPLETED"]
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_train_onednn_decides_tensorflows_kernels_over_the_environment(onednn):
+    # The MLP's config turns oneDNN off (faster small matrix products), the CNN's keeps it;
+    # whatever TF_ENABLE_ONEDNN_OPTS the user's shell exports, the config decides.
+    code = (
+        f"from src.runtime import import_tensorflow; import_tensorflow(onednn={onednn}); "
+        "from tensorflow.python.util import _pywrap_util_port as port; "
+        "print(port.IsMklEnabled())"
+    )
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if onednn else "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [str(onednn)]

@@ -1,9 +1,6 @@
-"""Typed config schemas (Hydra structured configs).
-
-Every default that is not part of a search space lives here, with the reason for its value.
-The YAML files in `conf/` hold only what differs per option; search spaces are data in
-`conf/` and `sweeps/`.
-"""
+"""Typed config schemas (Hydra structured configs). Every default that is not part of a search
+space lives here, with the reason for its value; `conf/` holds only what differs per option,
+and the search spaces (`conf/`, `sweeps/`)."""
 
 from __future__ import annotations
 
@@ -86,10 +83,12 @@ class TrainConfig:
     # XLA-compile the training step: 20-30% faster epochs from 256 hidden units up, slower below
     # ~100 (compile time dominates); results differ only by floating-point rounding.
     jit_compile: bool = False
-    # TensorFlow threads per job (0: TensorFlow's default, all cores). One: this MLP's small
-    # matrix products gain nothing from a second thread (measured on 2 cores, batch 32, 6 epochs
-    # at 64/256/512 units: 21.0 s with 1 thread, 24.9 s with 2; equal at batch 128 and 512), and
-    # the other core then runs the next job of a multirun in parallel.
+    # TensorFlow's oneDNN kernels (its x86 default): faster convolutions, slower small matrix
+    # products (conf/model/mlp.yaml turns them off). Results differ only by rounding.
+    onednn: bool = True
+    # TensorFlow threads per job (0: all cores). One: the MLP's small matrix products gain
+    # nothing from a second (21.0 s vs 24.9 s for 6 epochs at 64/256/512 units, batch 32), and
+    # the other core runs a multirun's other job.
     threads: int = 1
     # Stop a trial after this many epochs without a better val_accuracy (0: off); it keeps its best.
     early_stopping_patience: int = 0

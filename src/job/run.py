@@ -53,7 +53,7 @@ def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
 def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | None:
     cfg = plan.cfg  # typed from here on
     reading = _read_data_meanwhile(cfg)
-    runtime.import_tensorflow()  # after the checks: bad input is refused without loading it
+    runtime.import_tensorflow(cfg.train.onednn)  # after the checks: bad input never loads it
     runtime.set_threads(cfg.train.threads)
     runtime.import_keras_tuner(bayesian=cfg.tuner.name == "bayesian")
     timings.mark("tensorflow_imported")

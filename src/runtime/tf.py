@@ -25,12 +25,19 @@ import sys
 log = logging.getLogger(__name__)
 
 
-def import_tensorflow() -> None:
+def import_tensorflow(onednn: bool | None = None) -> None:
     """Import TensorFlow without the notices its C++ start-up writes straight to the standard
     error file (oneDNN, CPU features, absl): they bury the sweep's own output. A Python error
-    during the import is still raised; TF_CPP_MIN_LOG_LEVEL=0 or 1 shows the notices."""
+    during the import is still raised; TF_CPP_MIN_LOG_LEVEL=0 or 1 shows the notices.
+
+    `onednn` (`train.onednn`): TensorFlow's oneDNN kernels on or off (None: as the environment
+    says, TF_ENABLE_ONEDNN_OPTS, else on); read once, when TensorFlow loads."""
     if "tensorflow" in sys.modules:
+        if onednn is not None and _onednn_enabled() != onednn:
+            log.warning("train.onednn=%s ignored: TensorFlow already runs in this process", onednn)
         return
+    if onednn is not None:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn else "0"
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
         _import_without_extras()
         return
@@ -44,6 +51,10 @@ def import_tensorflow() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _onednn_enabled() -> bool:
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
 
 
 def _import_without_extras() -> None:
