@@ -132,3 +132,29 @@ def _connected(tracker: RemoteTracker) -> RemoteTracker:
     """The tracker once it has connected (it connects in its answer thread)."""
     assert tracker._connected.wait(30)
     return tracker
+
+
+def test_the_tracking_process_imports_mlflow_without_pandas_and_still_stores(tmp_path):
+    # What it imports ahead (src/tracking/service.py): MLflow skips pandas, which only data
+    # frame datasets need; runs, metrics and pictures are stored as before; pandas stays
+    # importable.
+    out = _python(f"""
+        import sys
+        from src.tracking.service import _import_ahead
+        _import_ahead()
+        print("pandas" in sys.modules, "mlflow.tracking" in sys.modules)
+        from src.tracking.runs import Tracker
+        tracker = Tracker("sqlite:///{tmp_path}/mlflow.db", "exp", asynchronous=False)
+        run_id = tracker._create_run("job", {{}})
+        tracker.log_metrics(run_id, {{"val_accuracy": 0.5}}, step=0)
+        curves = {{"history": {{k: [0.5, 0.6] for k in ("loss", "accuracy", "val_loss",
+                   "val_accuracy")}}, "epochs": [0, 1]}}
+        tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.png")
+        tracker.end_run(run_id, "FINISHED")
+        tracker.flush()
+        import pandas
+        print(tracker.client.get_run(run_id).data.metrics["val_accuracy"], pandas.__name__)
+    """)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["False", "True", "0.5", "pandas"]
+    assert any(tmp_path.rglob("learning_curves.png"))

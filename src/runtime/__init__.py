@@ -1,6 +1,6 @@
-"""How the sweep's processes run: TensorFlow's threads and memory (`tf`), helper processes
-(`processes`), signals (`signals`), files replaced atomically (`files`), and the memory a block
-of training takes (`memory`)."""
+"""How the sweep's processes run: TensorFlow's threads and memory (`tf`), imports without a
+library's unused extras (`imports`), helper processes (`processes`), signals (`signals`), files
+replaced atomically (`files`), and the memory a block of training takes (`memory`)."""
 
 from src.runtime.tf import (
     import_keras_tuner,

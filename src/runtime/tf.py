@@ -15,12 +15,13 @@ sweep; pyproject.toml pins tensorflow-cpu to the version this was measured on.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import logging
 import os
 import sys
+
+from src.runtime.imports import hidden
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _import_without_extras() -> None:
     image gallery and pandas to take data frames as input (0.7 s together, measured), and does
     without them when they are not. A job uses none of these (its pictures are drawn by its
     tracking process, its data are arrays): hidden for the import, then importable again."""
-    with _hidden("sklearn", "matplotlib", "pandas"):
+    with hidden("sklearn", "matplotlib", "pandas"):
         import tensorflow  # noqa: F401
 
 
@@ -77,23 +78,9 @@ def import_keras_tuner(bayesian: bool) -> None:
     if "keras_tuner" in sys.modules:
         return
     import_tensorflow()
-    hidden = ("pandas",) if bayesian else ("pandas", "sklearn", "scipy", "scipy.optimize")
-    with _hidden(*hidden):
+    skipped = ("pandas",) if bayesian else ("pandas", "sklearn", "scipy", "scipy.optimize")
+    with hidden(*skipped):
         import keras_tuner  # noqa: F401
-
-
-@contextlib.contextmanager
-def _hidden(*names: str):
-    """`import name` raises ImportError meanwhile, for each name not imported yet."""
-    hidden = [name for name in names if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None
-    try:
-        yield
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
 
 
 def set_threads(threads: int) -> None:
