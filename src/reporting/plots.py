@@ -127,7 +127,13 @@ def hyperparameter_effects(
     from matplotlib.ticker import NullFormatter
 
     names = list(searched) or [OBJECTIVE]
-    fig = Figure(figsize=(3.6 * len(names), 3.4), dpi=80)
+    width = 3.6 * len(names)
+    fig = Figure(figsize=(width, 3.4), dpi=80)
+    # A fixed layout in inches (0.8 in left of each panel for its labels): tight_layout
+    # measured every label to find about the same (0.16 s vs 0.10 s a picture).
+    gaps = width - 0.95 - 0.8 * (len(names) - 1)  # inches left for the panels themselves
+    fig.subplots_adjust(left=0.8 / width, right=1 - 0.15 / width, bottom=0.16, top=0.96,
+                        wspace=0.8 * len(names) / gaps)  # fmt: skip
     axes = fig.subplots(1, len(names), squeeze=False)
     hue = _colour_by(trials, names)
     levels_of_hue = sorted({str(t.get(hue)) for t in trials}) if hue else [None]
@@ -157,7 +163,6 @@ def hyperparameter_effects(
         ax.grid(alpha=0.3)
     if hue:
         axes[0][-1].legend(title=hue, fontsize=8)
-    fig.tight_layout()
     fig.savefig(path)
     return path
 

@@ -6,13 +6,11 @@ distributed sweep's chief and workers.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -89,11 +87,3 @@ def stop(proc: subprocess.Popen, grace: float = 10, group: bool = True) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-def lowest_priority_thread() -> None:
-    """Give the calling thread the lowest CPU priority (Linux: nice 19 for this thread only):
-    work that can wait, such as imports for later, then runs on what the training threads leave
-    idle instead of taking a core from them. Elsewhere, or if refused, the thread runs as is."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
