@@ -103,3 +103,22 @@ def test_cnn_convs_stack_convolutions_before_each_pooling():
     assert [layer.name for layer in convs] == ["conv_1", "conv_1_2", "conv_2", "conv_2_2"]
     assert [layer.filters for layer in convs] == [4, 4, 8, 8]
     assert model.get_layer("pool_1").output.shape[1:3] == (14, 14)
+
+
+@pytest.mark.slow  # trains
+@pytest.mark.parametrize("loss", ["sparse", "categorical"])
+def test_a_jobs_test_scores_from_its_predictions_equal_kerass_evaluate(loss, small):
+    # record_best computes them from the predictions it has already made (the weights' L2
+    # penalty included, as evaluate adds it), instead of a second pass over the test images.
+    from types import SimpleNamespace
+
+    from src.reporting.results import _test_scores
+
+    model = build_model(MLP(hidden_units=32, l2=1e-3), ADAM, loss)
+    model.fit(small.x_train, small.labels("train", loss == "categorical"), epochs=1, verbose=0)
+    probabilities = model.predict(small.x_test, verbose=0)
+    cfg = SimpleNamespace(loss=SimpleNamespace(name=loss))
+    ours = _test_scores(model, probabilities, probabilities.argmax(axis=1), small, cfg)
+    keras_ = model.evaluate(small.x_test, small.labels("test", loss == "categorical"), verbose=0)
+    np.testing.assert_allclose(ours, keras_, rtol=1e-5)
+    assert sum(float(p) for p in model.losses) > 1e-3  # the penalty counted is not nothing
