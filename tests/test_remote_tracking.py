@@ -139,9 +139,11 @@ def test_the_tracking_process_imports_mlflow_without_pandas_and_still_stores(tmp
     # frame datasets need; runs, metrics and pictures are stored as before; pandas stays
     # importable.
     out = _python(f"""
-        import sys
+        import sys, threading
         from src.tracking.service import _import_ahead
-        _import_ahead()
+        opened = threading.Event()
+        opened.set()  # as once a job's store is open: the pictures' libraries next
+        _import_ahead(opened)
         print("pandas" in sys.modules, "mlflow.tracking" in sys.modules)
         from src.tracking.runs import Tracker
         tracker = Tracker("sqlite:///{tmp_path}/mlflow.db", "exp", asynchronous=False)

@@ -57,13 +57,17 @@ class Trackers:
     def __init__(self):
         self._lock = threading.Lock()
         self._open: dict[tuple, Any] = {}
+        self.first_opened = threading.Event()  # opened or refused: what jobs wait for is done
 
     def get(self, args: tuple) -> Any:
         from src.tracking.runs import Tracker
 
         with self._lock:
             if args not in self._open:
-                self._open[args] = Tracker(*args)
+                try:
+                    self._open[args] = Tracker(*args)
+                finally:
+                    self.first_opened.set()
             return self._open[args]
 
     def flush(self) -> None:
@@ -137,12 +141,16 @@ def listen(path: str, trackers: Trackers) -> Callable[[], None]:
     return stop
 
 
-def _import_ahead() -> None:
-    """MLflow, then what the pictures are drawn with (src/reporting/plots.py). MLflow without
-    pandas, which it imports for data frame datasets when installed and does without otherwise
-    (0.27 s of 0.9 s, measured): this process only writes runs."""
-    for module in ("mlflow.tracking", "matplotlib.figure", "matplotlib.backends.backend_agg"):
-        with contextlib.suppress(Exception), hidden("pandas"):  # a failure shows when used
+def _import_ahead(store_opened: threading.Event) -> None:
+    """MLflow, then, once the first store is open (what a job waits for), what the pictures are
+    drawn with (src/reporting/plots.py), which a job needs only at its first trial's end. MLflow
+    without pandas, which it imports for data frame datasets when installed and does without
+    otherwise (0.27 s of 0.9 s, measured): this process only writes runs."""
+    with contextlib.suppress(Exception), hidden("pandas"):  # a failure shows when used
+        importlib.import_module("mlflow.tracking")
+    store_opened.wait(10)
+    for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+        with contextlib.suppress(Exception):
             importlib.import_module(module)
 
 
@@ -156,7 +164,7 @@ def main() -> None:
     trackers = Trackers()
     # MLflow imported while the jobs start, before they ask for it; in a thread, so that a
     # command that ends at once (its input refused) does not wait for it.
-    threading.Thread(target=_import_ahead, daemon=True).start()
+    threading.Thread(target=_import_ahead, args=(trackers.first_opened,), daemon=True).start()
     if sys.argv[1] == "--listen":
         stop = listen(sys.argv[2], trackers)
         sys.stdin.read()  # until the entry process closes it, or ends
