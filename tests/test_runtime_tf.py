@@ -72,25 +72,27 @@ def test_released_trials_leave_nothing_and_unreleased_ones_pile_up(tiny_trial):
         assert len(after[0]) > len(before[0]) and len(after[1]) > len(before[1])
 
 
-def test_tensorflow_is_imported_without_sklearn_pyplot_pandas_which_stay_importable():
-    # Keras imports them when installed; a job needs none: its start-up skips them (~1 s).
-    names = ("sklearn", "matplotlib", "pandas")
+def test_tensorflow_is_imported_without_sklearn_pyplot_pandas_scipy_which_stay_importable():
+    # Keras (and TensorFlow's legacy Keras: SciPy) import them when installed; a job needs
+    # none: its start-up skips them (~1 s).
+    names = ("sklearn", "matplotlib", "pandas", "scipy")
     code = (
         "import sys; from src.runtime import import_tensorflow; import_tensorflow(); "
         f"print(*[name in sys.modules for name in {names}]); "
-        "import sklearn, matplotlib.pyplot, pandas; print(sklearn.__name__, pandas.__name__)"
+        "import sklearn, matplotlib.pyplot, pandas, scipy.sparse; "
+        "print(sklearn.__name__, pandas.__name__, scipy.sparse.__name__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["False", "False", "False", "sklearn", "pandas"]
+    assert out.stdout.split() == [*["False"] * 4, "sklearn", "pandas", "scipy.sparse"]
 
 
 def test_keras_tuner_is_imported_without_sklearn_unless_bayesian_which_still_works():
-    # A job with the random tuner loads neither scikit-learn, SciPy's optimizers (TensorFlow
-    # loads SciPy itself) nor pandas; a Bayesian tuner made later in the same process binds
-    # the first two, and proposes trials (its Gaussian process needs both).
+    # A job with the random tuner loads neither scikit-learn, SciPy's optimizers nor pandas;
+    # a Bayesian tuner made later in the same process binds the first two, and proposes
+    # trials (its Gaussian process needs both).
     code = "\n".join(
         [
             "import sys, tempfile",
