@@ -122,3 +122,14 @@ def test_a_jobs_test_scores_from_its_predictions_equal_kerass_evaluate(loss, sma
     keras_ = model.evaluate(small.x_test, small.labels("test", loss == "categorical"), verbose=0)
     np.testing.assert_allclose(ours, keras_, rtol=1e-5)
     assert sum(float(p) for p in model.losses) > 1e-3  # the penalty counted is not nothing
+
+
+def test_a_jobs_test_predictions_are_kerass_predict_in_inference_mode(small):
+    # record_best calls the model batch by batch instead of tracing a predict function for a
+    # model used once; dropout must be off as in predict (a training-mode call would differ).
+    from src.reporting.results import _predict
+
+    model = build_model(MLP(hidden_units=32, dropout=0.5), ADAM, "sparse")
+    ours = _predict(model, small.x_test, 300)  # a last, smaller batch too
+    np.testing.assert_allclose(ours, model.predict(small.x_test, verbose=0), rtol=1e-5, atol=1e-7)
+    assert ours.shape == (len(small.x_test), 10)
