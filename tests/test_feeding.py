@@ -75,13 +75,32 @@ def test_an_epoch_feeds_every_training_image_once_in_batches_and_reshuffles_each
         np.testing.assert_array_equal(images, labels)  # each image with its own label
     order = [np.concatenate([lab for _, lab in e]) for e in (first, second)]
     assert not np.array_equal(order[0], order[1])
-    # The same seed repeats the same epochs; validation keeps its order in its own batches.
+    # The same seed repeats the same epochs; validation is a callback, first of all.
     again = pipelines({"x": x, "y": y, "batch_size": 32}, seed=5)
     assert np.array_equal(np.concatenate([lab for _, lab in _epoch(again["x"])]), order[0])
-    assert [b.tolist() for _, b in _epoch(fit["validation_data"])][:3] == [
-        [0, 1, 2, 3],
-        [4, 5, 6, 7],
-        [8, 9],
-    ]
+    assert "validation_data" not in fit and type(fit["callbacks"][0]).__name__ == "Validation"
     kept = pipelines({"x": x, "y": y, "batch_size": 50, "shuffle": False}, seed=5)
     assert np.concatenate([lab for _, lab in _epoch(kept["x"])]).tolist() == list(range(100))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["sparse", "categorical"])
+def test_validation_scores_reach_the_callbacks_after_it_as_kerass_own_would(loss, small):
+    # val_loss (the L2 penalty included) and val_accuracy are in the logs every later callback
+    # sees (checkpoints, early stopping, the tuner, the history), and they are Keras' numbers.
+    one_hot = loss == "categorical"
+    model = build_model(MLP(hidden_units=32, dropout=0.3, l2=1e-3), Training(), loss)
+    seen = []
+    last = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(dict(logs)))
+    x_val, y_val = small.x_val, small.labels("val", one_hot)
+    fit = {"x": small.x_train, "y": small.labels("train", one_hot), "batch_size": 32,
+           "validation_data": (x_val, y_val), "validation_batch_size": 70, "epochs": 2,
+           "callbacks": [last], "verbose": 0}  # fmt: skip
+    history = model.fit(**pipelines(fit, seed=1)).history
+    assert [sorted(logs) for logs in seen] == [["accuracy", "loss", "val_accuracy", "val_loss"]] * 2
+    assert history["val_loss"] == [logs["val_loss"] for logs in seen]
+    keras_loss, keras_accuracy = model.evaluate(x_val, y_val, verbose=0)
+    np.testing.assert_allclose(
+        [history["val_loss"][-1], history["val_accuracy"][-1]], [keras_loss, keras_accuracy],
+        rtol=1e-5,
+    )  # fmt: skip

@@ -107,29 +107,18 @@ def test_cnn_convs_stack_convolutions_before_each_pooling():
 
 @pytest.mark.slow  # trains
 @pytest.mark.parametrize("loss", ["sparse", "categorical"])
-def test_a_jobs_test_scores_from_its_predictions_equal_kerass_evaluate(loss, small):
-    # record_best computes them from the predictions it has already made (the weights' L2
-    # penalty included, as evaluate adds it), instead of a second pass over the test images.
-    from types import SimpleNamespace
+def test_scores_from_the_models_own_calls_equal_kerass_predict_and_evaluate(loss, small):
+    # A trial's validation and a job's test scores call the model batch by batch instead of
+    # tracing a predict or test function for each new model: the same numbers, dropout off
+    # (a training-mode call would differ), the L2 penalty counted as evaluate counts it.
+    from src.model import scoring
 
-    from src.reporting.results import _test_scores
-
-    model = build_model(MLP(hidden_units=32, l2=1e-3), ADAM, loss)
-    model.fit(small.x_train, small.labels("train", loss == "categorical"), epochs=1, verbose=0)
-    probabilities = model.predict(small.x_test, verbose=0)
-    cfg = SimpleNamespace(loss=SimpleNamespace(name=loss))
-    ours = _test_scores(model, probabilities, probabilities.argmax(axis=1), small, cfg)
-    keras_ = model.evaluate(small.x_test, small.labels("test", loss == "categorical"), verbose=0)
-    np.testing.assert_allclose(ours, keras_, rtol=1e-5)
+    one_hot = loss == "categorical"
+    model = build_model(MLP(hidden_units=32, dropout=0.5, l2=1e-3), ADAM, loss)
+    model.fit(small.x_train, small.labels("train", one_hot), epochs=1, verbose=0)
+    probs = scoring.probabilities(model, small.x_test, 300)  # a last, smaller batch too
+    np.testing.assert_allclose(probs, model.predict(small.x_test, verbose=0), rtol=1e-5, atol=1e-7)
+    labels = small.labels("test", one_hot)
+    ours = scoring.loss_and_accuracy(model, probs, labels)
+    np.testing.assert_allclose(ours, model.evaluate(small.x_test, labels, verbose=0), rtol=1e-5)
     assert sum(float(p) for p in model.losses) > 1e-3  # the penalty counted is not nothing
-
-
-def test_a_jobs_test_predictions_are_kerass_predict_in_inference_mode(small):
-    # record_best calls the model batch by batch instead of tracing a predict function for a
-    # model used once; dropout must be off as in predict (a training-mode call would differ).
-    from src.reporting.results import _predict
-
-    model = build_model(MLP(hidden_units=32, dropout=0.5), ADAM, "sparse")
-    ours = _predict(model, small.x_test, 300)  # a last, smaller batch too
-    np.testing.assert_allclose(ours, model.predict(small.x_test, verbose=0), rtol=1e-5, atol=1e-7)
-    assert ours.shape == (len(small.x_test), 10)
