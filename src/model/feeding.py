@@ -45,8 +45,8 @@ def _validation(images, labels, batch_size: int):
     """A callback that puts `val_loss` and `val_accuracy` in each epoch's logs, for the
     callbacks after it (checkpoints, early stopping, the tuner, the history), as Keras' own
     validation does, but without tracing a test function for every new model: the images
-    scored by calling the model batch by batch (src/model/scoring.py). Measured: 0.4 s per
-    trial of 2 epochs with Keras' validation, 0.1 s this way."""
+    scored by calling the model batch by batch (src/model/scoring.py). Measured, a job of 12
+    one-epoch trials on 18,000 images: 15.3 s with Keras' validation, 14.0 s this way."""
     import keras
 
     from src.model import scoring
