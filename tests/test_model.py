@@ -116,9 +116,24 @@ def test_scores_from_the_models_own_calls_equal_kerass_predict_and_evaluate(loss
     one_hot = loss == "categorical"
     model = build_model(MLP(hidden_units=32, dropout=0.5, l2=1e-3), ADAM, loss)
     model.fit(small.x_train, small.labels("train", one_hot), epochs=1, verbose=0)
-    probs = scoring.probabilities(model, small.x_test, 300)  # a last, smaller batch too
-    np.testing.assert_allclose(probs, model.predict(small.x_test, verbose=0), rtol=1e-5, atol=1e-7)
     labels = small.labels("test", one_hot)
-    ours = scoring.loss_and_accuracy(model, probs, labels)
-    np.testing.assert_allclose(ours, model.evaluate(small.x_test, labels, verbose=0), rtol=1e-5)
+    ours = scoring.score(model, small.x_test, labels, 300)  # a last, smaller batch too
+    predicted = model.predict(small.x_test, verbose=0)
+    np.testing.assert_allclose(ours.probabilities, predicted, rtol=1e-5, atol=1e-7)
+    keras_scores = model.evaluate(small.x_test, labels, verbose=0)
+    np.testing.assert_allclose([ours.loss, ours.accuracy], keras_scores, rtol=1e-5)
     assert sum(float(p) for p in model.losses) > 1e-3  # the penalty counted is not nothing
+
+
+def test_scores_of_an_overconfident_model_are_its_loss_not_a_clipped_one(small):
+    # Wrong answers given with a probability below 1e-7 cost what their logits say, as in
+    # Keras' evaluate and in training, not the 16.1 a probability clipped at 1e-7 would cost.
+    from src.model import scoring
+
+    model = build_model(MLP(hidden_units=32), ADAM, "sparse")
+    head = model.get_layer("softmax")
+    head.kernel.assign(head.kernel * 300.0)
+    ours = scoring.score(model, small.x_test, small.y_test, 256)
+    keras_loss, keras_accuracy = model.evaluate(small.x_test, small.y_test, verbose=0)
+    assert keras_loss > 20  # far past the clipped cross-entropy's ceiling
+    np.testing.assert_allclose([ours.loss, ours.accuracy], [keras_loss, keras_accuracy], rtol=1e-5)

@@ -36,7 +36,8 @@ def pipelines(fit: dict[str, Any], seed: int) -> dict[str, Any]:
     )
     if fit.get("validation_data") is not None:  # scored by a callback that comes first
         x_val, y_val = fit.pop("validation_data")
-        fit["callbacks"] = [_validation(x_val, y_val, val_batch), *fit.get("callbacks", [])]
+        callbacks = list(fit.get("callbacks") or [])
+        fit["callbacks"] = [_validation(x_val, y_val, val_batch), *callbacks]
     fit["shuffle"] = False  # the pipeline shuffles; Keras would only warn that it cannot
     return fit
 
@@ -53,10 +54,9 @@ def _validation(images, labels, batch_size: int):
 
     class Validation(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            probs = scoring.probabilities(self.model, images, batch_size)
-            loss, accuracy = scoring.loss_and_accuracy(self.model, probs, labels)
+            scores = scoring.score(self.model, images, labels, batch_size)
             if logs is not None:
-                logs.update(val_loss=loss, val_accuracy=accuracy)
+                logs.update(val_loss=scores.loss, val_accuracy=scores.accuracy)
 
     return Validation()
 

@@ -160,12 +160,11 @@ def record_best(
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best = _best_trial(tuner, len(failures))
     model = _best_model(tuner, best, tracker, run_id)
-    probabilities = scoring.probabilities(model, dataset.x_test, cfg.train.eval_batch_size)
+    labels = dataset.labels("test", cfg.loss.name == "categorical")
+    test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)
     if run_id is not None:  # drawn by the tracking process while the job goes on
-        log_job_pictures(tracker, run_id, job, rows, space, dataset, probabilities.argmax(1))
-    test_loss, test_accuracy = scoring.loss_and_accuracy(
-        model, probabilities, dataset.labels("test", cfg.loss.name == "categorical")
-    )
+        predicted = test.probabilities.argmax(axis=1)
+        log_job_pictures(tracker, run_id, job, rows, space, dataset, predicted)
     scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
     times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
     result = JobResult(
@@ -176,8 +175,8 @@ def record_best(
         best_hyperparameters=tuner.hypermodel.values(best.hyperparameters.copy()),
         best_val_accuracy=float(best.score),
         best_val_loss=float(best.metrics.get_last_value("val_loss")),
-        test_accuracy=test_accuracy,
-        test_loss=test_loss,
+        test_accuracy=test.accuracy,
+        test_loss=test.loss,
         trials=len(rows),
         failed=len(failures),
         trial_epochs=sum(

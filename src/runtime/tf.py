@@ -61,8 +61,9 @@ def _onednn_enabled() -> bool:
 def _import_without_extras() -> None:
     """Import TensorFlow, whose Keras imports, when they are installed, scikit-learn for its
     scikit-learn wrappers (0.3 to 0.6 s of every job's start), matplotlib's pyplot for its
-    image gallery and pandas to take data frames as input (0.7 s together, measured), and its
-    legacy Keras SciPy's sparse matrices (0.1 s), and does without them when they are not. A job uses none of these (its pictures are drawn by its
+    image gallery and pandas to take data frames as input (0.7 s together, measured), and
+    whose legacy Keras imports SciPy to recognise sparse matrices (0.1 s); each does without
+    them when they are not installed. A job uses none of these (its pictures are drawn by its
     tracking process, its data are arrays): hidden for the import, then importable again."""
     with hidden("sklearn", "matplotlib", "pandas", "scipy"):
         import tensorflow  # noqa: F401
@@ -71,9 +72,9 @@ def _import_without_extras() -> None:
 def import_keras_tuner(bayesian: bool) -> None:
     """Import keras-tuner, which imports scikit-learn and SciPy's optimizers for its Bayesian
     tuner alone (1.0 s and 0.2 s of every job's start, measured; SciPy itself is hidden from
-    TensorFlow's import), and pandas for its scikit-learn tuner (0.3 s), which no sweep uses: hidden for the
-    import (the first two unless the job's tuner is the Bayesian one), then importable again. A
-    Bayesian tuner made later in the same process binds them then
+    TensorFlow's import too), and pandas for its scikit-learn tuner (0.3 s), which no sweep
+    uses: hidden for the import (the first two unless the job's tuner is the Bayesian one),
+    then importable again. A Bayesian tuner made later in the same process binds them then
     (`kt_private.bind_bayesian_dependencies`)."""
     if "keras_tuner" in sys.modules:
         return

@@ -86,8 +86,8 @@ def _short(value) -> str:
 
 
 def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> tuple[float, float]:
-    """Test loss and accuracy by Keras' `evaluate` (a job's results compute the same from their
-    predictions), with the labels the model's loss takes (one-hot for categorical, class ids
+    """Test loss and accuracy by Keras' `evaluate` (a job gets the same numbers by calling the
+    model, src/model/scoring.py), with the labels the model's loss takes (one-hot for categorical, class ids
     for sparse)."""
     labels = dataset.labels("test", one_hot=loss == "categorical")
     scores = model.evaluate(dataset.x_test, labels, batch_size=1024, verbose=0, return_dict=True)

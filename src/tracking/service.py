@@ -29,6 +29,8 @@ from src.runtime.imports import hidden
 
 log = logging.getLogger(__name__)
 
+_IMPORTING = threading.Lock()  # MLflow's import ahead, and the opening of a store
+
 
 def plain(result: Any) -> Any:
     """MLflow runs (and lists of them) as plain objects with the same `.info`/`.data` fields."""
@@ -65,7 +67,8 @@ class Trackers:
         with self._lock:
             if args not in self._open:
                 try:
-                    self._open[args] = Tracker(*args)
+                    with _IMPORTING:  # never while MLflow is imported with pandas hidden
+                        self._open[args] = Tracker(*args)
                 finally:
                     self.first_opened.set()
             return self._open[args]
@@ -146,8 +149,9 @@ def _import_ahead(store_opened: threading.Event) -> None:
     drawn with (src/reporting/plots.py), which a job needs only at its first trial's end. MLflow
     without pandas, which it imports for data frame datasets when installed and does without
     otherwise (0.27 s of 0.9 s, measured): this process only writes runs."""
-    with contextlib.suppress(Exception), hidden("pandas"):  # a failure shows when used
-        importlib.import_module("mlflow.tracking")
+    # Hidden for every thread: a store opened meanwhile waits (`_IMPORTING`).
+    with _IMPORTING, contextlib.suppress(Exception), hidden("pandas"):
+        importlib.import_module("mlflow.tracking")  # a failure shows when it is used
     store_opened.wait(10)
     for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
         with contextlib.suppress(Exception):
