@@ -27,7 +27,7 @@ from src.config.schema import StudyConfig
 from src.job.context import fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, callbacks, training_data
-from src.model import OBJECTIVE, build_model, split_values
+from src.model import OBJECTIVE, build_model, scoring, split_values
 from src.model.feeding import pipelines
 from src.reporting.progress import JobProgress
 from src.reporting.results import JobResult, Repeat
@@ -136,14 +136,10 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
         if any(not math.isfinite(v) for v in epochs.history["loss"]):
             raise NaNLossError("loss became NaN or infinite")
         model.set_weights(epochs.best_weights)
-        test_loss, test_accuracy = model.evaluate(
-            data.x_test,
-            data.labels("test", one_hot),
-            batch_size=cfg.train.eval_batch_size,
-            verbose=0,
-        )
+        labels = data.labels("test", one_hot)
+        test = scoring.score(model, data.x_test, labels, cfg.train.eval_batch_size)
         metrics = epochs.summary(cfg.train.epochs)
-        metrics |= {"test_accuracy": test_accuracy, "test_loss": test_loss}
+        metrics |= {"test_accuracy": test.accuracy, "test_loss": test.loss}
         metrics |= {"peak_memory_mb": memory.peak_mb, "memory_growth_mb": memory.growth_mb}
         job.tracker.log_metrics(repeat_run_id, metrics)
     return metrics

@@ -19,7 +19,7 @@ from pathlib import Path
 from src import data, tracking
 from src.errors import UserError
 from src.job.preflight import plan
-from src.model import OBJECTIVE
+from src.model import OBJECTIVE, scoring
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
 from src.serving.refit import refit
 
@@ -85,13 +85,12 @@ def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> tuple[float, float]:
-    """Test loss and accuracy by Keras' `evaluate` (a job gets the same numbers by calling the
-    model, src/model/scoring.py), with the labels the model's loss takes (one-hot for categorical, class ids
-    for sparse)."""
+def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> scoring.Scores:
+    """Test probabilities, loss and accuracy as a job's results get them
+    (src/model/scoring.py), with the labels the model's loss takes (one-hot for categorical,
+    class ids for sparse)."""
     labels = dataset.labels("test", one_hot=loss == "categorical")
-    scores = model.evaluate(dataset.x_test, labels, batch_size=1024, verbose=0, return_dict=True)
-    return float(scores["loss"]), float(scores["accuracy"])
+    return scoring.score(model, dataset.x_test, labels, batch_size=1024)
 
 
 def run_export(cfg) -> tracking.ModelVersion:
@@ -107,18 +106,19 @@ def run_export(cfg) -> tracking.ModelVersion:
     dataset = _winner_data(cfg, job["params"])
     with tempfile.TemporaryDirectory() as tmp:
         model = _score_top(cfg.tracking.uri, ordered[: ex.top], dataset, Path(tmp))
-        test_loss, winner.test_accuracy = evaluate_on_test(model, dataset, winner.loss)
+        test = evaluate_on_test(model, dataset, winner.loss)
+        winner.test_accuracy = test.accuracy
         print(leaderboard(ordered, ex.top))
         source, refitted = winner.run_id, None
         if ex.refit:
             model, source = refit(cfg, winner, job, dataset)
-            test_loss, accuracy = evaluate_on_test(model, dataset, winner.loss)
+            test = evaluate_on_test(model, dataset, winner.loss)
             refitted = {
                 "run_id": source,
                 "epochs": winner.best_epoch + 1,
-                "test_accuracy": accuracy,
+                "test_accuracy": test.accuracy,
             }
-            print(f"refit on training + validation images: test_acc {accuracy:.4f} "
+            print(f"refit on training + validation images: test_acc {test.accuracy:.4f} "
                   f"(searched model {winner.test_accuracy:.4f})")  # fmt: skip
         version = tracking.register_champion(
             cfg.tracking.uri,
@@ -132,9 +132,9 @@ def run_export(cfg) -> tracking.ModelVersion:
         )
         out = Path(ex.dir).expanduser()
         _write_files(out, model)
-        predicted = model.predict(dataset.x_test, batch_size=1024, verbose=0).argmax(1)
+        predicted = test.probabilities.argmax(1)  # of the model registered (refitted or not)
         per_class = per_class_accuracy(dataset.y_test, predicted, dataset.class_names)
-        card = model_card(winner, dataset, per_class, test_loss, version, job, out, refitted)
+        card = model_card(winner, dataset, per_class, test.loss, version, job, out, refitted)
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
