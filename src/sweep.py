@@ -8,10 +8,16 @@ the sweeper through Hydra, see src/reporting/status.py) and the entry process's 
 
 from __future__ import annotations
 
+import sys
+
+from src.runtime import ahead
+
+if __name__ == "__main__":  # before the imports below: see src/runtime/ahead.py
+    ahead.start_ahead(sys.argv[1:])
+
 import logging
 import os
 import signal
-import sys
 
 import hydra
 from omegaconf import DictConfig
@@ -51,6 +57,7 @@ def main(cfg: DictConfig) -> JobOutcome | None:
         if cfg.tracking.enabled:  # as a multirun's sweeper: one tracking process, summary too
             with shared_tracking():
                 return _job(cfg, context, multirun)
+        ahead.end_unused()
     return _job(cfg, context, multirun)
 
 
@@ -94,6 +101,7 @@ def _ended(context: JobContext, state: str, **details) -> JobOutcome:
 
 def _work_for_chief(cfg: DictConfig, context: JobContext) -> None:
     """A distributed worker: errors in one line, as for a single run; no summary."""
+    ahead.end_unused()  # its trials are tracked by a tracking process of its own
     try:
         run_sweep(cfg, context)
     except Exception as exc:
@@ -122,6 +130,8 @@ def cli_main() -> None:
         _stopped(signal.SIGTERM if isinstance(exc, Interrupted) else signal.SIGINT)
     except status.JobsUnfinished:  # a multirun: the sweeper printed the closing summary
         unfinished = True
+    finally:
+        ahead.end_unused()  # refused input, --cfg, a distributed worker: nothing took it
     if signals.received():  # a multirun whose jobs stopped on the signal
         _stopped(signals.received())
     if unfinished:

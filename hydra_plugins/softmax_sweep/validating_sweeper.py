@@ -78,7 +78,7 @@ class ValidatingSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from src.job import preflight
         from src.reporting import progress, status, summary
-        from src.runtime import signals
+        from src.runtime import ahead, signals
         from src.tracking.shared import shared_tracking
 
         jobs = self.jobs(arguments)
@@ -88,6 +88,8 @@ class ValidatingSweeper(Sweeper):
                 self.hydra_context.config_loader.load_sweep_config(self.config, job)
             )
             tracked = tracked or plan.cfg.tracking.enabled
+        if not tracked:
+            ahead.end_unused()  # started by the entry point in case the jobs track
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper

@@ -28,12 +28,10 @@ from typing import Any
 
 from src import errors
 from src.runtime import timings
+from src.runtime.ahead import ADDRESS_ENV, KEY_ENV
 from src.tracking.background import StoreUnavailable
 from src.tracking.lifecycle import RunLifecycle
 
-# A multirun's tracking process: where its jobs connect, and the key they prove themselves with.
-ADDRESS_ENV = "SWEEP_TRACKING_ADDRESS"
-KEY_ENV = "SWEEP_TRACKING_KEY"
 # The `Tracker`'s operations made there as they are: the first ones are sent without waiting
 # for the answer (when asynchronous), the others wait for it.
 _ONE_WAY = (

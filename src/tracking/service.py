@@ -116,7 +116,7 @@ def serve(conn: Connection, trackers: Trackers) -> None:
 
 def listen(path: str, trackers: Trackers) -> Callable[[], None]:
     """Serve every job that connects to `path`, each in a thread; returns how to stop."""
-    from src.tracking.remote import KEY_ENV
+    from src.runtime.ahead import KEY_ENV
 
     listener = Listener(path, family="AF_UNIX", authkey=bytes.fromhex(os.environ[KEY_ENV]))
     threads: list[threading.Thread] = []

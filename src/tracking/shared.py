@@ -6,44 +6,31 @@ jobs never import it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from src.tracking.remote import ADDRESS_ENV, KEY_ENV, RemoteTracker
+from src.runtime import ahead
+from src.runtime.ahead import ADDRESS_ENV, KEY_ENV
+from src.tracking.remote import RemoteTracker
 
 
 @contextmanager
 def shared_tracking() -> Iterator[None]:
     """While a command's jobs run: one tracking process for all of them. Its address and key
     reach the jobs (the launcher's processes) through the environment; a private folder holds
-    the socket. On the way out it stores what it was given, then ends."""
-    folder = Path(tempfile.mkdtemp(prefix="tracking-"))
-    path, key = str(folder / "socket"), secrets.token_hex(16)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "src.tracking.service", "--listen", path],
-        stdin=subprocess.PIPE,
-        env={**os.environ, KEY_ENV: key},
-        start_new_session=True,
-    )
-    os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = path, key
+    the socket. The process is the one the entry point started ahead (src/runtime/ahead.py)
+    when there is one. On the way out it stores what it was given, then ends."""
+    process = ahead.take()
+    os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = process.address, process.key
     try:
         yield
     finally:
         os.environ.pop(ADDRESS_ENV, None)
         os.environ.pop(KEY_ENV, None)
-        process.stdin.close()  # it stores what it was given, then ends
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(60)  # else it goes on storing on its own: the command is done
-        shutil.rmtree(folder, ignore_errors=True)
+        process.end(wait=60)  # then it goes on storing on its own: the command is done
 
 
 def log_to_runs(

@@ -1,0 +1,76 @@
+"""The command's tracking process started ahead by the entry point (src/runtime/ahead.py): the
+jobs share that one, a command that tracks nothing ends it unused, and it writes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+from helpers import ROOT, all_runs, wait_until
+
+from src.runtime import ahead
+from src.tracking import RemoteTracker
+from src.tracking.shared import shared_tracking
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_ahead():
+    yield
+    ahead.end_unused()
+
+
+def _children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children() if "src.tracking.service" in p.cmdline()]
+
+
+def test_the_jobs_share_the_tracking_process_started_ahead(store):
+    ahead.start_ahead(["-m", "loss=sparse,categorical"])
+    [started] = _children()
+    with shared_tracking():
+        tracker = RemoteTracker(store, "tests")
+        run_id = tracker._create_run("job", {})
+        tracker.end_run(run_id, "FINISHED")
+        tracker.close()
+        assert [p.pid for p in _children()] == [started.pid]  # no second one
+    assert not psutil.pid_exists(started.pid) or started.status() == "zombie"
+    assert [r.info.status for r in all_runs(store, "tests")] == ["FINISHED"]
+
+
+@pytest.mark.parametrize("args", [["tracking=none"], ["tracking.enabled=false"], ["--cfg", "job"]])
+def test_a_command_that_tracks_nothing_starts_no_tracking_process(args):
+    ahead.start_ahead(args)
+    assert _children() == []
+
+
+def test_an_unused_tracking_process_ends_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where its socket's folder goes
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    ahead.start_ahead(["loss=sparse"])
+    [started] = _children()
+    ahead.end_unused()
+    wait_until(lambda: not psutil.pid_exists(started.pid) or started.status() == "zombie", 10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_command_leaves_no_tracking_process_and_no_files(tmp_path):
+    """Bad input, refused by the sweeper's checks: the process started ahead is gone with the
+    command and the socket's folder with it (TMPDIR is the test's folder)."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "src.sweep", "-m", "loss=sparse,categorical", "train.epochs=0",
+         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}", f"hydra.sweep.dir={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode != 0 and "train.epochs" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no store, no run folder, no socket folder
+    assert not [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ]
