@@ -12,7 +12,7 @@ from typing import Any
 
 import keras_tuner as kt
 
-from src.model import OBJECTIVE
+from src.model import OBJECTIVE, files
 from src.reporting.progress import JobProgress
 from src.runtime import timings
 from src.search.sampling import short
@@ -115,10 +115,9 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
     with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
         tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.png")
     with tempfile.TemporaryDirectory() as tmp, timings.cost("model_save"):
-        # The model its score belongs to: keras-tuner's best-epoch checkpoint, loaded into
-        # the model just trained (building another costs 0.1 s a trial).
+        # The model its score belongs to: keras-tuner's best-epoch checkpoint, with the config
+        # of the model just trained (building another costs 0.1 s a trial).
         model = tuner.hypermodel.take_trained()
         model = tuner.load_model(trial) if model is None else model
-        model.load_weights(tuner._get_checkpoint_fname(trial.trial_id))
-        model.save(Path(tmp) / "model.keras")
-        tracker.log_file(run_id, Path(tmp) / "model.keras")
+        checkpoint = Path(tuner._get_checkpoint_fname(trial.trial_id))
+        tracker.log_file(run_id, files.keras_file(model, checkpoint, Path(tmp) / "model.keras"))

@@ -1,0 +1,27 @@
+"""A trained model as the `.keras` file `model.save` writes, put together from a weights file.
+
+A trial's best epoch is on disk already, as keras-tuner's checkpoint: `save_weights` writes the
+same state (layers and optimizer) that `model.save` puts in the archive's `model.weights.h5`.
+The trial's `.keras` file is that checkpoint beside the model's config and metadata, as Keras
+serializes them, instead of loading the checkpoint into the model and writing it out again
+(~35 ms a trial alone, more beside training). Our model families hold no assets (lookup
+tables and the like): the test compares each family's file with `model.save`'s.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import keras
+from keras.src.saving import saving_lib  # the archive's layout, as Keras writes and reads it
+
+
+def keras_file(model: keras.Model, weights: Path, path: Path) -> Path:
+    """`path`: `model`'s config with the state in `weights` (a `.weights.h5` of this model)."""
+    config, metadata = saving_lib._serialize_model_as_json(model)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(saving_lib._METADATA_FILENAME, metadata)
+        archive.writestr(saving_lib._CONFIG_FILENAME, config)
+        archive.write(weights, saving_lib._VARS_FNAME_H5)
+    return path
