@@ -69,18 +69,22 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
     )
 
 
-def log_job_pictures(
-    tracker: Tracker,
-    run_id: str,
-    job: str,
-    rows: list[dict],
-    space: Space | None,
-    dataset: Dataset,
-    predicted: np.ndarray,
+def log_effects_picture(tracker: Tracker, run_id: str, rows: list[dict], space: Space | None):
+    """`val_accuracy` against each searched hyperparameter: drawn by the tracking process
+    while the job picks and scores its best model (the trials alone decide it)."""
+    effects = {
+        "trials": [r for r in rows if r[OBJECTIVE] is not None],
+        "searched": space.searched() if space else [],
+        "log_scaled": space.log_scaled() if space else set(),
+    }
+    tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
+
+
+def log_test_pictures(
+    tracker: Tracker, run_id: str, job: str, dataset: Dataset, predicted: np.ndarray
 ) -> None:
-    """The best model's test confusion matrix and misclassified images, and `val_accuracy`
-    against each searched hyperparameter: drawn by the tracking process from their data
-    while the job goes on."""
+    """The best model's test confusion matrix and misclassified images: drawn by the tracking
+    process from their data while the job goes on."""
     names, y_true = list(dataset.class_names), dataset.y_test
     title = f"{job}: "
     confusion = {"y_true": y_true, "y_pred": predicted, "class_names": names, "title": title}
@@ -90,12 +94,6 @@ def log_job_pictures(
     tracker.log_picture(
         run_id, "misclassified", {**shown, "class_names": names}, "misclassified.png"
     )
-    effects = {
-        "trials": [r for r in rows if r[OBJECTIVE] is not None],
-        "searched": space.searched() if space else [],
-        "log_scaled": space.log_scaled() if space else set(),
-    }
-    tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
 
 
 def log_job_files(tracker: Tracker, run_id: str, result: JobResult) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from src.data import Dataset
 from src.model import OBJECTIVE, scoring
-from src.reporting.records import log_best, log_job_files, log_job_pictures
+from src.reporting.records import log_best, log_effects_picture, log_job_files, log_test_pictures
 from src.search.space import Space
 from src.tracking import Tracker
 
@@ -159,12 +159,13 @@ def record_best(
     rows = trial_rows(tuner)
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best = _best_trial(tuner, len(failures))
+    if run_id is not None:  # drawn by the tracking process while the job goes on
+        log_effects_picture(tracker, run_id, rows, space)
     model = _best_model(tuner, best, tracker, run_id)
     labels = dataset.labels("test", cfg.loss.name == "categorical")
     test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)
-    if run_id is not None:  # drawn by the tracking process while the job goes on
-        predicted = test.probabilities.argmax(axis=1)
-        log_job_pictures(tracker, run_id, job, rows, space, dataset, predicted)
+    if run_id is not None:
+        log_test_pictures(tracker, run_id, job, dataset, test.probabilities.argmax(axis=1))
     scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
     times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
     result = JobResult(
