@@ -1,6 +1,6 @@
 """`make bench`: this project's sweep against the plain keras-tuner + MLflow script, side by side.
 
-    python -m tools.bench            # 20 to 25 minutes on 2 cores
+    python -m tools.bench            # about 25 minutes on 2 cores
     python -m tools.bench --long     # the default sweep's budget (10 trials x 8 epochs)
     python -m tools.bench --trials 2 --epochs 1 --limit 3000 --quick   # a smoke run
 
@@ -13,7 +13,8 @@ per sweep. The main arms compare the headline, sparse vs categorical cross-entro
               loss after the other
   sweep       python -m src.sweep -m loss=sparse,categorical (same space, budget, batch size)
   untracked   the same with tracking=none
-              (sweep and untracked alternately, three times each: the ratios use the medians)
+              (sweep and untracked alternately, five times each: the ratios use the medians;
+              single runs on this machine spread by more than the 5% the overhead is held to)
   sequential  the same with hydra/launcher=basic: the two jobs one after the other
   one-job     python -m src.sweep loss=sparse: a single job
   random, hyperband   the same epoch budget per trial (9) on all training images: does
@@ -78,7 +79,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--pairs",
         type=int,
         help="tracked and untracked sweeps, run alternately this many times each; the ratios "
-        "use their medians (default 3; --quick 1)",
+        "use their medians (default 5; --quick 1)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the arms' stores and logs")
     return parser.parse_args(argv)
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = []
     if not args.hyperband and not args.outage:
         a = arm(plain(work, trials, epochs, args.limit))
-        pairs = args.pairs or (1 if args.quick else 3)
+        pairs = args.pairs or (1 if args.quick else 5)
         b, c = _pairs(arm, work, [*base, LOSSES], pairs)
         checks += _main_checks(a, b, c, args.limit)
         if not args.quick:
