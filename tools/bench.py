@@ -85,14 +85,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _pairs(arm, work: Path, overrides: list[str], pairs: int) -> tuple[Result, Result]:
+def _pairs(arm, work: Path, overrides: list[str], pairs: int) -> tuple[Result, Result, float]:
     """The sweep tracked and untracked, alternately, `pairs` times each: this machine's speed
-    drifts by more than the 5% the overhead is held to within minutes. Their medians."""
+    drifts by more than the 5% the overhead is held to within minutes. Their medians, and the
+    median of each pair's ratio (a tracked sweep against the untracked one right after it)."""
     tracked, untracked = [], []
     for i in range(pairs):
         tracked.append(arm(sweep(work, f"sweep{_nth(i)}", overrides)))
         untracked.append(arm(sweep(work, f"untracked{_nth(i)}", overrides, tracked=False)))
-    return _median(tracked), _median(untracked)
+    ratios = sorted(t.wall / u.wall for t, u in zip(tracked, untracked, strict=True))
+    return _median(tracked), _median(untracked), ratios[len(ratios) // 2]
 
 
 def _nth(i: int) -> str:
@@ -103,7 +105,7 @@ def _median(results: list[Result]) -> Result:
     return sorted(results, key=lambda r: r.wall)[len(results) // 2]
 
 
-def _main_checks(a: Result, b: Result, c: Result, limit: int | None) -> list[tuple]:
+def _main_checks(a: Result, b: Result, c: Result, paired: float, limit: int | None) -> list[tuple]:
     # "Equal" accuracy: within one standard error of a validation accuracy measured on the
     # validation images (10% of the training images); 4 images in 6,000 are noise, not a result.
     n_val = round((limit or 60000) * 0.1)
@@ -123,6 +125,7 @@ def _main_checks(a: Result, b: Result, c: Result, limit: int | None) -> list[tup
             "<= 1.05",
             b.wall / c.wall <= 1.05,
         ),
+        ("(b)/(c) median of the pairs' ratios", paired, "(info)", True),
     ]
 
 
@@ -204,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.hyperband and not args.outage:
         a = arm(plain(work, trials, epochs, args.limit))
         pairs = args.pairs or (1 if args.quick else 5)
-        b, c = _pairs(arm, work, [*base, LOSSES], pairs)
-        checks += _main_checks(a, b, c, args.limit)
+        b, c, paired = _pairs(arm, work, [*base, LOSSES], pairs)
+        checks += _main_checks(a, b, c, paired, args.limit)
         if not args.quick:
             checks += _secondary_checks(arm, work, base, a, b)
     if not args.quick and not args.outage:
