@@ -101,7 +101,7 @@ def _ended(context: JobContext, state: str, **details) -> JobOutcome:
 
 def _work_for_chief(cfg: DictConfig, context: JobContext) -> None:
     """A distributed worker: errors in one line, as for a single run; no summary."""
-    ahead.end_unused()  # its trials are tracked by a tracking process of its own
+    ahead.end_unused()  # it tracks through its chief's tracking process, or one of its own
     try:
         run_sweep(cfg, context)
     except Exception as exc:
@@ -131,7 +131,7 @@ def cli_main() -> None:
     except status.JobsUnfinished:  # a multirun: the sweeper printed the closing summary
         unfinished = True
     finally:
-        ahead.end_unused()  # refused input, --cfg, a distributed worker: nothing took it
+        ahead.end_unused()  # refused input, an interrupt before the jobs: nothing took it
     if signals.received():  # a multirun whose jobs stopped on the signal
         _stopped(signals.received())
     if unfinished:

@@ -15,15 +15,26 @@ from src.runtime import ahead
 from src.tracking import RemoteTracker
 from src.tracking.shared import shared_tracking
 
+pytestmark = pytest.mark.slow  # starts processes
+
+_BEFORE: set[int] = set()
+
 
 @pytest.fixture(autouse=True)
 def _nothing_left_ahead():
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in _services())
     yield
     ahead.end_unused()
 
 
-def _children() -> list[psutil.Process]:
+def _services() -> list[psutil.Process]:
     return [p for p in psutil.Process().children() if "src.tracking.service" in p.cmdline()]
+
+
+def _children() -> list[psutil.Process]:
+    """The tracking processes this test started."""
+    return [p for p in _services() if p.pid not in _BEFORE]
 
 
 def test_the_jobs_share_the_tracking_process_started_ahead(store):
@@ -39,10 +50,28 @@ def test_the_jobs_share_the_tracking_process_started_ahead(store):
     assert [r.info.status for r in all_runs(store, "tests")] == ["FINISHED"]
 
 
-@pytest.mark.parametrize("args", [["tracking=none"], ["tracking.enabled=false"], ["--cfg", "job"]])
+@pytest.mark.parametrize(
+    "args",
+    [["tracking=none"], ["-m", "tracking.enabled=false"], ["--cfg", "job"], ["--cfg=job"],
+     ["distributed.role=worker"]],
+)  # fmt: skip
 def test_a_command_that_tracks_nothing_starts_no_tracking_process(args):
     ahead.start_ahead(args)
     assert _children() == []
+
+
+def test_a_run_whose_environment_changed_since_gets_a_new_tracking_process(monkeypatch):
+    """A single run's `hydra.job.env_set` (an MLflow token, say) reaches the tracking process:
+    the one started before it was set is killed unused, and a new one started."""
+    ahead.start_ahead(["loss=sparse"])
+    [early] = _children()
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "set-by-hydra")
+    taken = ahead.take()
+    try:
+        assert taken.process.pid != early.pid and taken.env["MLFLOW_TRACKING_TOKEN"]
+        wait_until(lambda: not psutil.pid_exists(early.pid) or early.status() == "zombie", 10)
+    finally:
+        taken.end(wait=10)
 
 
 def test_an_unused_tracking_process_ends_and_leaves_nothing(tmp_path, monkeypatch):

@@ -35,3 +35,14 @@ def test_learning_curves_on_the_kept_figure_equal_a_new_figures(tmp_path):
             (low - (high - low) * 0.05, high + (high - low) * 0.05)
         )
         assert ax.get_xlim() == pytest.approx((1 - 0.15, 4 + 0.15))
+
+
+def test_learning_curves_without_a_finite_value_are_drawn_on_a_new_figure(tmp_path):
+    """A panel with no finite value leaves nothing to fit a kept view to (matplotlib would keep
+    the last trial's): such a picture is drawn as a fresh process would."""
+    nan = _history(4, 0.8) | {"loss": [float("nan")] * 4, "val_loss": [float("nan")] * 4}
+    plots._curves.clear()
+    plots.learning_curves(nan, range(4), tmp_path / "fresh.png", "trial 2")
+    plots.learning_curves(_history(12, 3.0), range(12), tmp_path / "first.png", "trial 1")
+    plots.learning_curves(nan, range(4), tmp_path / "after.png", "trial 2")
+    np.testing.assert_array_equal(imread(tmp_path / "after.png"), imread(tmp_path / "fresh.png"))

@@ -41,6 +41,7 @@ import argparse
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -93,8 +94,8 @@ def _pairs(arm, work: Path, overrides: list[str], pairs: int) -> tuple[Result, R
     for i in range(pairs):
         tracked.append(arm(sweep(work, f"sweep{_nth(i)}", overrides)))
         untracked.append(arm(sweep(work, f"untracked{_nth(i)}", overrides, tracked=False)))
-    ratios = sorted(t.wall / u.wall for t, u in zip(tracked, untracked, strict=True))
-    return _median(tracked), _median(untracked), ratios[len(ratios) // 2]
+    ratios = [t.wall / u.wall for t, u in zip(tracked, untracked, strict=True)]
+    return _median(tracked), _median(untracked), statistics.median(ratios)
 
 
 def _nth(i: int) -> str:

@@ -29,13 +29,18 @@ def learning_curves(
     process with a fixed layout, kept, whose lines take each trial's values. A new Figure's
     axes, ticks and legends cost more than drawing them (76 -> 47 ms a picture); pyplot's
     bookkeeping and tight_layout cost more still."""
-    with _CURVES_LOCK:  # a tracking process draws for several jobs' threads
+    if not all(np.isfinite(history[k]).any() for k in _CurvesFigure.SERIES):
+        # Nothing finite to fit a kept figure's view to: matplotlib would keep the last one.
+        return _CurvesFigure(bool(title)).draw(history, epochs, path, title)
+    with _CURVES_LOCK:  # a process drawing for several threads (a tracking process's jobs)
         if bool(title) not in _curves:
             _curves[bool(title)] = _CurvesFigure(bool(title))
         return _curves[bool(title)].draw(history, epochs, path, title)
 
 
 class _CurvesFigure:
+    SERIES = ("loss", "val_loss", "accuracy", "val_accuracy")
+
     def __init__(self, titled: bool):
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator

@@ -11,6 +11,7 @@ imported.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -25,9 +26,18 @@ from pathlib import Path
 # Where a command's jobs find its tracking process, and the key they prove themselves with.
 ADDRESS_ENV = "SWEEP_TRACKING_ADDRESS"
 KEY_ENV = "SWEEP_TRACKING_KEY"
-# Command lines that track nothing or train nothing: no tracking process is started ahead.
-_UNTRACKED = {"tracking=none", "tracking.enabled=false", "tracking.enabled=False"}
-_NO_JOBS = {"-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg", "--shell-completion"}
+# Command lines that track nothing, train nothing, or whose trials the chief's tracking process
+# records (a local distributed worker): no tracking process is started ahead.
+_UNTRACKED = {
+    "tracking=none",
+    "tracking.enabled=false",
+    "tracking.enabled=False",
+    "distributed.role=worker",
+}
+_NO_JOBS = {"-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg", "-sc",
+            "--shell-completion"}  # fmt: skip
+# Set by the entry point after the start, and never read by the tracking process.
+_ENTRY_ONLY = {"SWEEP_ID", "HYDRA_FULL_ERROR", ADDRESS_ENV, KEY_ENV}
 
 
 @dataclass
@@ -36,26 +46,38 @@ class TrackingProcess:
     folder: Path  # private: holds the socket
     address: str
     key: str
+    env: dict[str, str]  # what it was started with, and where
+    cwd: str
 
     def end(self, wait: float) -> None:
         """Close its input: it stores what it was given, then ends. Waits up to `wait`
         seconds; after that it goes on storing on its own."""
-        self.process.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(wait)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            self.process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(wait)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def fits(self) -> bool:
+        """Alive, and started with the environment and folder a job's process would get now
+        (a single run's `hydra.job.env_set` and `chdir` apply only once Hydra runs it)."""
+        now = {k: v for k, v in os.environ.items() if k not in _ENTRY_ONLY}
+        then = {k: v for k, v in self.env.items() if k not in _ENTRY_ONLY}
+        return self.process.poll() is None and now == then and os.getcwd() == self.cwd
 
 
 def start() -> TrackingProcess:
     folder = Path(tempfile.mkdtemp(prefix="tracking-"))
     address, key = str(folder / "socket"), secrets.token_hex(16)
+    env = dict(os.environ)
     process = subprocess.Popen(
         [sys.executable, "-m", "src.tracking.service", "--listen", address],
         stdin=subprocess.PIPE,
-        env={**os.environ, KEY_ENV: key},
+        env={**env, KEY_ENV: key},
         start_new_session=True,  # the terminal's Ctrl-C is the jobs' to handle
     )
-    return TrackingProcess(process, folder, address, key)
+    return TrackingProcess(process, folder, address, key, env, os.getcwd())
 
 
 _ahead: TrackingProcess | None = None
@@ -65,20 +87,26 @@ def start_ahead(args: Sequence[str]) -> None:
     """Start the tracking process now, unless the command line turns tracking off or asks for
     help or the config only."""
     global _ahead
-    if _ahead is None and not any(a in _UNTRACKED or a in _NO_JOBS for a in args):
+    names = {a.split("=", 1)[0] if a.startswith("-") else a for a in args}
+    if _ahead is None and not names & (_UNTRACKED | _NO_JOBS):
         _ahead = start()
+        atexit.register(end_unused)  # an interrupt before the entry point's own clean-up
 
 
 def take() -> TrackingProcess:
-    """The tracking process started ahead, or a new one."""
+    """The tracking process started ahead, or a new one if it cannot serve (see `fits`)."""
     global _ahead
+    if _ahead is not None and not _ahead.fits():
+        end_unused()
     taken, _ahead = _ahead or start(), None
     return taken
 
 
 def end_unused() -> None:
-    """End the tracking process started ahead if nothing took it: the command tracks nothing."""
+    """End the tracking process started ahead if nothing took it: it holds nothing (no job
+    connected), so it is killed rather than asked."""
     global _ahead
     if _ahead is not None:
-        _ahead.end(wait=5)
-        _ahead = None
+        unused, _ahead = _ahead, None
+        unused.process.kill()
+        unused.end(wait=5)
