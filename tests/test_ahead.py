@@ -103,3 +103,13 @@ def test_a_refused_command_leaves_no_tracking_process_and_no_files(tmp_path):
         for p in psutil.process_iter(["cmdline"])
         if str(tmp_path) in " ".join(p.info["cmdline"] or [])
     ]
+
+
+def test_what_the_entry_point_sets_after_the_start_does_not_count_as_a_changed_environment():
+    """The names `fits` ignores are the ones the entry point sets (spelled out there: it may
+    import nothing of the project): were one renamed, every command would start a second
+    tracking process."""
+    from src.job.context import SWEEP_ID_ENV
+
+    assert {SWEEP_ID_ENV, "HYDRA_FULL_ERROR"} <= ahead._ENTRY_ONLY
+    assert 'os.environ["HYDRA_FULL_ERROR"]' in (ROOT / "src" / "cli.py").read_text()

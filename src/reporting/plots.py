@@ -29,13 +29,14 @@ def learning_curves(
     process with a fixed layout, kept, whose lines take each trial's values. A new Figure's
     axes, ticks and legends cost more than drawing them (76 -> 47 ms a picture); pyplot's
     bookkeeping and tight_layout cost more still."""
+    titled = bool(title)
     if not all(np.isfinite(history[k]).any() for k in _CurvesFigure.SERIES):
         # Nothing finite to fit a kept figure's view to: matplotlib would keep the last one.
-        return _CurvesFigure(bool(title)).draw(history, epochs, path, title)
+        return _CurvesFigure(titled).draw(history, epochs, path, title)
     with _CURVES_LOCK:  # a process drawing for several threads (a tracking process's jobs)
-        if bool(title) not in _curves:
-            _curves[bool(title)] = _CurvesFigure(bool(title))
-        return _curves[bool(title)].draw(history, epochs, path, title)
+        if titled not in _curves:
+            _curves[titled] = _CurvesFigure(titled)
+        return _curves[titled].draw(history, epochs, path, title)
 
 
 class _CurvesFigure:
