@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from src.runtime.imports import hidden
+from src.runtime.imports import collection_paused, hidden
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _import_without_extras() -> None:
     whose legacy Keras imports SciPy to recognise sparse matrices (0.1 s); each does without
     them when they are not installed. A job uses none of these (its pictures are drawn by its
     tracking process, its data are arrays): hidden for the import, then importable again."""
-    with hidden("sklearn", "matplotlib", "pandas", "scipy"):
+    with collection_paused(), hidden("sklearn", "matplotlib", "pandas", "scipy"):
         import tensorflow  # noqa: F401
 
 
@@ -80,7 +80,7 @@ def import_keras_tuner(bayesian: bool) -> None:
         return
     import_tensorflow()
     skipped = ("pandas",) if bayesian else ("pandas", "sklearn", "scipy", "scipy.optimize")
-    with hidden(*skipped):
+    with collection_paused(), hidden(*skipped):
         import keras_tuner  # noqa: F401
 
 

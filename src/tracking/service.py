@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection, Listener
 from types import SimpleNamespace
 from typing import Any
 
-from src.runtime.imports import hidden
+from src.runtime.imports import collection_paused, hidden
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +149,15 @@ def _import_ahead(store_opened: threading.Event) -> None:
     drawn with (src/reporting/plots.py), which a job needs only at its first trial's end. MLflow
     without pandas, which it imports for data frame datasets when installed and does without
     otherwise (0.27 s of 0.9 s, measured): this process only writes runs."""
-    # Hidden for every thread: a store opened meanwhile waits (`_IMPORTING`).
-    with _IMPORTING, contextlib.suppress(Exception), hidden("pandas"):
-        importlib.import_module("mlflow.tracking")  # a failure shows when it is used
-    store_opened.wait(10)
-    for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
+    # The collector paused until both are imported, the first store's opening included.
+    with collection_paused():
+        # Hidden for every thread: a store opened meanwhile waits (`_IMPORTING`).
+        with _IMPORTING, contextlib.suppress(Exception), hidden("pandas"):
+            importlib.import_module("mlflow.tracking")  # a failure shows when it is used
+        store_opened.wait(10)
+        for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
 
 
 def main() -> None:
