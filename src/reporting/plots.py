@@ -28,7 +28,8 @@ def learning_curves(
     Drawn once per trial, while the job waits for its trial's records: on one Figure per
     process with a fixed layout, kept, whose lines take each trial's values. A new Figure's
     axes, ticks and legends cost more than drawing them (76 -> 47 ms a picture); pyplot's
-    bookkeeping and tight_layout cost more still."""
+    bookkeeping and tight_layout cost more still. Its titles and axis labels keep their
+    places (`_keep_label_places`)."""
     titled = bool(title)
     if not all(np.isfinite(history[k]).any() for k in _CurvesFigure.SERIES):
         # Nothing finite to fit a kept figure's view to: matplotlib would keep the last one.
@@ -56,10 +57,11 @@ class _CurvesFigure:
             (self.lines[f"val_{metric}"],) = ax.plot([], [], "o-", label="validation")
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_title(metric)
+            ax.set_title(metric, y=1.0)  # placed, not searched for: nothing is above the axes
             ax.grid(alpha=0.3)
             ax.legend()
         self.title = self.figure.suptitle("") if titled else None
+        self.labels_placed = False
 
     def draw(self, history, epochs, path: Path, title: str) -> Path:
         x = [e + 1 for e in epochs]  # "after epoch 1" reads better than step 0
@@ -71,7 +73,20 @@ class _CurvesFigure:
         if self.title is not None:
             self.title.set_text(title)
         self.figure.savefig(path)
+        if not self.labels_placed:
+            self._keep_label_places()
         return path
+
+    def _keep_label_places(self) -> None:
+        """Keep the axis labels where matplotlib put them on the first picture: below or
+        beside the tick labels, whose height (digits, one font) does not change. Finding the
+        place again measures every tick label of both axes: 54 -> 42 ms a picture."""
+        for ax in self.figure.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                label = axis.label
+                where = label.get_transform().transform(label.get_position())
+                axis.set_label_coords(*ax.transAxes.inverted().transform(where))
+        self.labels_placed = True
 
 
 _CURVES_LOCK = threading.Lock()
