@@ -1,4 +1,4 @@
-"""`collection_paused`: Python's cyclic collector off during a large import, the import's objects
+"""`collection_paused`: Python's cyclic collector off during a large import, every object alive
 frozen after it, the collector back as it was. Run in a fresh interpreter: freezing is for the
 rest of a process's life."""
 
