@@ -34,9 +34,8 @@ def hidden(*names: str) -> Iterator[None]:
 def collection_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off meanwhile, then every object alive frozen
     (`gc.freeze`: never scanned again, nor its cycles freed: TensorFlow and keras-tuner leave
-    1,359 unreachable objects among 455,793)
-    and the collector back on as it was. A large import
-    makes hundreds of thousands of objects that live as long as the process, and each
+    1,359 unreachable objects among 455,793) and the collector back on as it was. A large
+    import makes hundreds of thousands of objects that live as long as the process, and each
     collection their allocations trigger scans them all again: importing TensorFlow and
     keras-tuner took 1.95 s of CPU with it, 1.6 s without; MLflow, its SQL store and matplotlib
     (a tracking process) 2.0 s and 1.6 s. Nested and concurrent blocks (threads) share one
