@@ -14,7 +14,8 @@ per sweep. The main arms compare the headline, sparse vs categorical cross-entro
   sweep       python -m src.sweep -m loss=sparse,categorical (same space, budget, batch size)
   untracked   the same with tracking=none
               (sweep and untracked alternately, five times each: the ratios use the medians;
-              single runs on this machine spread by more than the 5% the overhead is held to)
+              single runs on this machine spread by more than the 5% the overhead is held to;
+              the tracking process's CPU seconds, read from /proc meanwhile, are steadier)
   sequential  the same with hydra/launcher=basic: the two jobs one after the other
   one-job     python -m src.sweep loss=sparse: a single job
   random, hyperband   the same epoch budget per trial (9) on all training images: does
@@ -86,16 +87,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _pairs(arm, work: Path, overrides: list[str], pairs: int) -> tuple[Result, Result, float]:
+def _pairs(
+    arm, work: Path, overrides: list[str], pairs: int
+) -> tuple[Result, Result, float, float]:
     """The sweep tracked and untracked, alternately, `pairs` times each: this machine's speed
-    drifts by more than the 5% the overhead is held to within minutes. Their medians, and the
-    median of each pair's ratio (a tracked sweep against the untracked one right after it)."""
+    drifts by more than the 5% the overhead is held to within minutes. Their medians, the
+    median of each pair's ratio (a tracked sweep against the untracked one right after it) and
+    the median CPU seconds of the tracked sweeps' tracking process."""
     tracked, untracked = [], []
     for i in range(pairs):
         tracked.append(arm(sweep(work, f"sweep{_nth(i)}", overrides)))
         untracked.append(arm(sweep(work, f"untracked{_nth(i)}", overrides, tracked=False)))
     ratios = [t.wall / u.wall for t, u in zip(tracked, untracked, strict=True)]
-    return _median(tracked), _median(untracked), statistics.median(ratios)
+    cpu = statistics.median(t.tracking_cpu for t in tracked)
+    return _median(tracked), _median(untracked), statistics.median(ratios), cpu
 
 
 def _nth(i: int) -> str:
@@ -106,7 +111,9 @@ def _median(results: list[Result]) -> Result:
     return sorted(results, key=lambda r: r.wall)[len(results) // 2]
 
 
-def _main_checks(a: Result, b: Result, c: Result, paired: float, limit: int | None) -> list[tuple]:
+def _main_checks(
+    a: Result, b: Result, c: Result, paired: float, cpu: float, limit: int | None
+) -> list[tuple]:
     # "Equal" accuracy: within one standard error of a validation accuracy measured on the
     # validation images (10% of the training images); 4 images in 6,000 are noise, not a result.
     n_val = round((limit or 60000) * 0.1)
@@ -127,7 +134,11 @@ def _main_checks(a: Result, b: Result, c: Result, paired: float, limit: int | No
             b.wall / c.wall <= 1.05,
         ),
         ("(b)/(c) median of the pairs' ratios", paired, "(info)", True),
-    ]
+        # Steadier than the ratios: on cores the jobs keep busy, about cpu / cores of wall.
+        ("(b) tracking process CPU s (median)", cpu, "(info)", True),
+        ("(b) that CPU / cores / (c) wall time", cpu / (os.cpu_count() or 1) / c.wall, "(info)",
+         True),
+    ]  # fmt: skip
 
 
 def _search_checks(arm, work: Path, full: list[str], sub: list[str]) -> list[tuple]:
@@ -208,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.hyperband and not args.outage:
         a = arm(plain(work, trials, epochs, args.limit))
         pairs = args.pairs or (1 if args.quick else 5)
-        b, c, paired = _pairs(arm, work, [*base, LOSSES], pairs)
-        checks += _main_checks(a, b, c, paired, args.limit)
+        b, c, paired, cpu = _pairs(arm, work, [*base, LOSSES], pairs)
+        checks += _main_checks(a, b, c, paired, cpu, args.limit)
         if not args.quick:
             checks += _secondary_checks(arm, work, base, a, b)
     if not args.quick and not args.outage:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.config import ROOT
+from tools.bench_cpu import TRACKING, TreeCPU
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Result:
     trial_epochs: int
     train_images: int
     exit_code: int = 0
+    tracking_cpu: float = 0.0  # CPU seconds of the command's tracking process, if any
 
     @property
     def per_trial_epoch(self) -> float:
@@ -37,9 +39,9 @@ class Result:
 
 def _run(
     argv: list[str], cwd: Path, log: Path, during: Callable[[], None] | None = None
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, float]:
     """Run a command (and `during()` in a thread meanwhile); returns (wall seconds, peak RSS
-    in MB, exit code).
+    in MB, exit code, CPU seconds of its tracking process: src/tracking/service.py).
 
     `wait4` reports the largest resident size of the process and of the descendants it reaped,
     so a joblib multirun's worker processes are covered.
@@ -53,13 +55,16 @@ def _run(
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
+        cpu = TreeCPU(proc.pid, {"tracking": TRACKING}).start()
         helper = threading.Thread(target=during, daemon=True) if during else None
         if helper is not None:
             helper.start()
         _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    tracking = cpu.stop().get("tracking", 0.0)
     if helper is not None:
         helper.join()
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), tracking
 
 
 def _new_store(folder: Path) -> str:
@@ -101,7 +106,7 @@ def plain(
     if limit:
         argv += ["--limit", str(limit)]
     # From its own folder: autolog puts artifacts under the working folder's ./mlruns.
-    wall, peak, code = _run(argv, folder, folder / "log.txt")
+    wall, peak, code, _ = _run(argv, folder, folder / "log.txt")
     lines = [line for line in (folder / "log.txt").read_text().splitlines() if line.startswith("{")]
     if not lines or code != 0:
         return Result(arm, wall, peak, float("nan"), 0, 0, code or 1)
@@ -144,11 +149,11 @@ def sweep(
     ]
     if not tracked:
         argv.append("tracking=none")
-    wall, peak, code = _run(argv, ROOT, folder / "log.txt", during)
+    wall, peak, code, tracking = _run(argv, ROOT, folder / "log.txt", during)
     statuses = [json.loads(p.read_text()) for p in sorted(out_dir.rglob("job_status.json"))]
     results = [s["result"] for s in statuses if s["status"] == "FINISHED"]
     if not results or code != 0:
-        return Result(arm, wall, peak, float("nan"), 0, 0, code or 1)
+        return Result(arm, wall, peak, float("nan"), 0, 0, code or 1, tracking)
     return Result(
         arm,
         wall,
@@ -157,4 +162,5 @@ def sweep(
         sum(r["trial_epochs"] for r in results),
         results[0]["train_images"],
         code,
+        tracking,
     )
