@@ -54,7 +54,7 @@ test: system-deps data
 test-fast: data
 	$(PY) -m pytest -m "not slow"
 
-# The sweep against the plain keras-tuner + MLflow script (~8 min); BENCH_ARGS=--long for the
+# The sweep against the plain keras-tuner + MLflow script (25 to 40 min); BENCH_ARGS=--long for the
 # default sweep's budget.
 bench: data
 	$(PY) -m tools.bench $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """`make bench`: this project's sweep against the plain keras-tuner + MLflow script, side by side.
 
-    python -m tools.bench            # about 25 minutes on 2 cores
+    python -m tools.bench            # about 25 to 40 minutes on 2 cores
     python -m tools.bench --long     # the default sweep's budget (10 trials x 8 epochs)
     python -m tools.bench --trials 2 --epochs 1 --limit 3000 --quick   # a smoke run
 
