@@ -27,7 +27,7 @@ from src.errors import Interrupted
 from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
 from src.job.prepare import tracking_settings
 from src.job.run import run_sweep
-from src.reporting import progress, status, summary
+from src.reporting import display, status, summary
 from src.reporting.status import JobOutcome
 from src.runtime import signals
 from src.search import distributed
@@ -53,7 +53,7 @@ def main(cfg: DictConfig) -> JobOutcome | None:
         _work_for_chief(cfg, context)
         return None
     if not multirun:  # a single run: this process is the entry process, with the terminal
-        progress.start(cfg.progress).watch(context.output_dir)
+        display.start(cfg.progress).watch(context.output_dir)
         if cfg.tracking.enabled:  # as a multirun's sweeper: one tracking process, summary too
             with shared_tracking():
                 return _job(cfg, context, multirun)
@@ -62,7 +62,7 @@ def main(cfg: DictConfig) -> JobOutcome | None:
 
 
 def _job(cfg: DictConfig, context: JobContext, multirun: bool) -> JobOutcome:
-    if progress.is_live(cfg.progress):
+    if display.is_live(cfg.progress):
         _console_warnings_only()  # the live display shows progress; the job's log keeps all
     try:
         with signals.job_in_this_process():

@@ -3,6 +3,7 @@
 import io
 import json
 
+from src.reporting import display as rendering
 from src.reporting import progress
 
 # The display's own thread would draw at moments of its choosing; this interval keeps it
@@ -48,7 +49,7 @@ def test_plain_lines_when_not_a_terminal(tmp_path):
     _job(tmp_path / "0", "loss=sparse")
     second = _job(tmp_path / "1", "loss=categorical")
     out = io.StringIO()
-    display = progress.Display("auto", stream=out, interval=NEVER)
+    display = rendering.Display("auto", stream=out, interval=NEVER)
     assert display.mode == "lines"
     display.watch(tmp_path)
     display.render()
@@ -66,7 +67,7 @@ def test_live_redraws_one_line_per_job_in_place(tmp_path, monkeypatch):
     _job(tmp_path / "0", "loss=sparse")
     _job(tmp_path / "1", "loss=categorical")
     out = Terminal()
-    display = progress.Display("auto", stream=out, interval=NEVER)
+    display = rendering.Display("auto", stream=out, interval=NEVER)
     assert display.live
     display.watch(tmp_path)
     display.render()
@@ -83,7 +84,7 @@ def test_live_redraws_one_line_per_job_in_place(tmp_path, monkeypatch):
 def test_off_is_quiet(tmp_path):
     _job(tmp_path / "0", "loss=sparse")
     out = Terminal()
-    display = progress.Display("off", stream=out)
+    display = rendering.Display("off", stream=out)
     display.watch(tmp_path)
     assert display._thread is None  # nothing runs to draw
     display.stop()

@@ -28,11 +28,13 @@ per sweep. The main arms compare the headline, sparse vs categorical cross-entro
   server, outage      one trial of 80 epochs against a local `mlflow server`, the second with
               the server stopped for 60 s after the first epoch: the difference is the
               training the outage cost
+  cnn-f32, cnn-bf16, prune-none, prune-asha   the CNN's precisions, pruning (bench_search.py)
 
 After the table: where a job's start-up time goes (job-3x3) and what a trial costs beside its
 epochs (mem-20), from the jobs' timings.json.
 
     python -m tools.bench --hyperband   # only random, hyperband, mem-2 and mem-20 (~5 minutes)
+    python -m tools.bench --search      # only the CNN's precisions and pruning (~5 minutes)
     python -m tools.bench --outage      # only the outage (~4 minutes)
 """
 
@@ -50,6 +52,7 @@ from pathlib import Path
 from tools.bench_arms import Result, plain, sweep
 from tools.bench_outage import outage_arms
 from tools.bench_report import breakdowns, per_trial, table
+from tools.bench_search import search_arms
 
 LOSSES = "loss=sparse,categorical"
 
@@ -77,6 +80,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--outage", action="store_true", help="only the 60 s tracking-server outage (~4 minutes)"
     )
+    parser.add_argument("--search", action="store_true", help="only the CNN and pruning arms")
     parser.add_argument(
         "--pairs",
         type=int,
@@ -216,17 +220,20 @@ def main(argv: list[str] | None = None) -> int:
     full = [f"data.limit={args.limit}"] if args.limit else []
     full.append("search.batch_size=32")
     checks = []
-    if not args.hyperband and not args.outage:
+    only = args.hyperband or args.outage or args.search
+    if not only:
         a = arm(plain(work, trials, epochs, args.limit))
         pairs = args.pairs or (1 if args.quick else 5)
         b, c, paired, cpu = _pairs(arm, work, [*base, LOSSES], pairs)
         checks += _main_checks(a, b, c, paired, cpu, args.limit)
         if not args.quick:
             checks += _secondary_checks(arm, work, base, a, b)
-    if not args.quick and not args.outage:
+    if not args.quick and (not only or args.hyperband):
         checks += _search_checks(arm, work, full, sub)
-    if not args.quick and not args.hyperband:
+    if not args.quick and (not only or args.outage):
         checks += _outage_checks(arm, work)
+    if not args.quick and (not only or args.search):
+        checks += search_arms(arm, work)
     print("\n" + table(results) + "\n")
     for name, value, target, ok in checks:
         verdict = "" if target == "(info)" else ("met" if ok else "NOT met")

@@ -77,7 +77,7 @@ class ValidatingSweeper(Sweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         from src.job import preflight
-        from src.reporting import progress, status, summary
+        from src.reporting import display, status, summary
         from src.runtime import ahead, signals
         from src.tracking.shared import shared_tracking
 
@@ -94,7 +94,7 @@ class ValidatingSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
         status.clear_interrupted(sweep_dir)  # a rerun into the same folder starts its jobs
-        progress.start(self.config.progress).watch(sweep_dir)
+        display.start(self.config.progress).watch(sweep_dir)
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else None
         size = size or max(len(jobs), 1)
         returns = []

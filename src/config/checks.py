@@ -64,6 +64,7 @@ def validate(cfg: DictConfig) -> None:
     _check_positive_int(cfg, "data.limit", allow_none=True)
     _check_positive_int(cfg, "export.top")
     _check_distributed(cfg.distributed)
+    _check_pruner(cfg.tuner)
     if cfg.train.threads < 0:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
     if cfg.train.early_stopping_patience < 0:
@@ -96,6 +97,16 @@ def validate(cfg: DictConfig) -> None:
         _fail("tracking.experiment", "is empty; give the MLflow experiment a name")
     if not cfg.tracking.max_outage_seconds > 0:
         _fail("tracking.max_outage_seconds", "must be > 0 seconds (default 120)")
+
+
+def _check_pruner(t: DictConfig) -> None:
+    if t.pruner == "none":
+        return
+    if t.name == "hyperband":
+        _fail("tuner.pruner", "hyperband stops trials by its own brackets; use tuner.pruner=none")
+    for key, least in (("pruner_warmup", 1), ("pruner_min_trials", 1), ("pruner_reduction", 2)):
+        if t[key] < least:
+            _fail(f"tuner.{key}", f"got {t[key]}; use a whole number >= {least}")
 
 
 def _check_distributed(d: DictConfig) -> None:

@@ -12,6 +12,13 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from src.config.train import TrainConfig
+from src.config.tuner import (
+    BayesianTunerConfig,
+    HyperbandTunerConfig,
+    TunerConfig,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS_DIR = ROOT / "sweeps"
 
@@ -22,13 +29,6 @@ DATASETS = ("fashion_mnist", "mnist")
 class Loss(StrEnum):
     sparse = "sparse"  # integer class ids with sparse_categorical_crossentropy
     categorical = "categorical"  # one-hot labels with categorical_crossentropy
-
-
-class TunerName(StrEnum):
-    random = "random"
-    bayesian = "bayesian"
-    hyperband = "hyperband"
-    grid = "grid"
 
 
 class ProgressMode(StrEnum):
@@ -64,67 +64,6 @@ class DataConfig:
     system_dir: str | None = None
     # Where to download from when no local copy exists (Keras' own mirror).
     url: str = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-
-
-@dataclass
-class TrainConfig:
-    # 8 epochs: the MLP's validation accuracy is within ~1 point of its plateau by then,
-    # and the default budget (2 jobs x 10 trials x 8 epochs) stays near 10 minutes on 2 cores.
-    epochs: int = 8
-    # One seed for the split, weight init, shuffling and the tuner's sampling: reruns repeat.
-    seed: int = 42
-    # Continue an interrupted search of the same config; false starts it afresh.
-    resume: bool = True
-    # Run 32 batches per call into TensorFlow: per-batch Python overhead dominates for a small
-    # MLP (measured 2.4 s -> 1.1 s per epoch at batch 32 on 2 cores, identical results).
-    steps_per_execution: int = 32
-    # Validation (and test) metrics in batches of 1024: the same numbers in 6 calls instead of 188.
-    eval_batch_size: int = 1024
-    # XLA-compile the training step: 20-30% faster epochs from 256 hidden units up, slower below
-    # ~100 (compile time dominates); results differ only by floating-point rounding.
-    jit_compile: bool = False
-    # TensorFlow's oneDNN kernels (its x86 default): faster convolutions, slower small matrix
-    # products (conf/model/mlp.yaml turns them off). Results differ only by rounding.
-    onednn: bool = True
-    # TensorFlow threads per job (0: all cores). One: the MLP's small matrix products gain
-    # nothing from a second (21.0 s vs 24.9 s for 6 epochs at 64/256/512 units, batch 32), and
-    # the other core runs a multirun's other job.
-    threads: int = 1
-    # Stop a trial after this many epochs without a better val_accuracy (0: off); it keeps its best.
-    early_stopping_patience: int = 0
-
-
-@dataclass
-class TunerConfig:
-    name: TunerName = MISSING
-    # Trials per job. 10 random trials find a model within ~1 point of the space's best.
-    max_trials: int = 10
-    # Tuner state folder; None keeps it beside the SQLite store (<store>/tuner), else ./tuner.
-    dir: str | None = None
-    # keras-tuner's retry budget for a trial that crashed (not for NaN losses: those fail at once).
-    max_retries_per_trial: int = 0
-    # Stop the job when this many trials in a row fail: the space or the setup is broken.
-    max_consecutive_failed_trials: int = 3
-    # A trial whose process died this many times (OOM killer, kill -9, reboot) is recorded
-    # FAILED on the next start instead of being run again: a crash loop must end.
-    max_crashes_per_trial: int = 3
-    # Minutes after which no new trial starts (the running one finishes; None: no limit).
-    max_minutes: float | None = None
-
-
-@dataclass
-class BayesianTunerConfig(TunerConfig):
-    # Random trials before the Gaussian process takes over; None = keras-tuner's default (3 x dims).
-    num_initial_points: int | None = None
-    alpha: float = 1e-4
-    beta: float = 2.6
-
-
-@dataclass
-class HyperbandTunerConfig(TunerConfig):
-    # Keep the best 1/factor of the models at each round of successive halving.
-    factor: int = 3
-    hyperband_iterations: int = 1
 
 
 @dataclass

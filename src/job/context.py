@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from omegaconf import DictConfig
 
+from src.model import precision
+
 SWEEP_ID_ENV = "SWEEP_ID"
 
 
@@ -89,4 +91,6 @@ def fixed_params(cfg: DictConfig) -> dict:
         "tuner": cfg.tuner.name,
         "epochs": cfg.train.epochs,
         "seed": cfg.train.seed,
+        # What the layers computed in (auto resolved on the machine that trains).
+        "precision": precision.resolve(cfg.train.precision),
     }

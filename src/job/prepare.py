@@ -15,6 +15,7 @@ from src import data
 from src.config.schema import Config
 from src.errors import JobFailed
 from src.job.preflight import Plan
+from src.model import precision
 from src.runtime import signals, timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, RemoteTracker
@@ -90,6 +91,7 @@ def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:
         cfg.train.seed,
         cfg.train.steps_per_execution,
         cfg.train.jit_compile,
+        precision.resolve(cfg.train.precision),
         image_shape=dataset.x_train.shape[1:],
         num_classes=len(dataset.class_names),
     )

@@ -27,7 +27,7 @@ from src.config.schema import StudyConfig
 from src.job.context import fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, callbacks, training_data
-from src.model import OBJECTIVE, build_model, scoring, split_values
+from src.model import OBJECTIVE, build_model, precision, scoring, split_values
 from src.model.feeding import pipelines
 from src.reporting.progress import JobProgress
 from src.reporting.results import JobResult, Repeat
@@ -124,6 +124,7 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
         len(data.class_names),
         cfg.train.steps_per_execution,
         cfg.train.jit_compile,
+        precision.resolve(cfg.train.precision),
     )
     params = {**result.best_hyperparameters, **fixed_params(cfg), "search_seed": cfg.train.seed}
     tags = {"repeat_of_trial": result.best_trial_id}

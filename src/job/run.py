@@ -163,10 +163,10 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
     if resume_id is not None:
         killed = tracker.close_orphans(run_id)
         attempts = tracker.attempts_by_trial(run_id)
-        cut_short = f"; trial(s) {', '.join(killed)} were cut short and run again"
-        log.info(
-            "%s: resuming %s%s", context.name, job.root / job.project, cut_short if killed else ""
+        cut_short = (
+            f"; trial(s) {', '.join(killed)} were cut short: {state.CONTINUED}" if killed else ""
         )
+        log.info("%s: resuming %s%s", context.name, job.root / job.project, cut_short)
     tracker.log_text(run_id, OmegaConf.to_yaml(cfg), "config.yaml")
     if cfg.tracking.enabled:
         inputs = dataset_inputs(job.dataset)  # the job's and every trial's (MLflow's Datasets)

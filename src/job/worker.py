@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from src.errors import DistributedError
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
-from src.search import distributed, kt_private, oracle_auth
+from src.search import distributed, kt_private, oracle_auth, state
 from src.tracking import dataset_inputs
 
 log = logging.getLogger("sweep")
@@ -26,7 +26,9 @@ def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
         # Runs this tuner id left RUNNING were a previous life of this worker's.
         killed = job.tracker.close_orphans(parent, tuner_id=tuner_id)
         if killed:
-            log.info("%s: trial(s) %s were cut short and run again", tuner_id, ", ".join(killed))
+            log.info(
+                "%s: trial(s) %s were cut short: %s", tuner_id, ", ".join(killed), state.CONTINUED
+            )
     distributed.watch_chief()
     # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
     tuner = job.tuner(cfg, overwrite=False)

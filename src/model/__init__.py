@@ -1,6 +1,7 @@
 """The softmax classifier: model families and the training step, as typed arguments a search
 varies, and the builder that never sees keras-tuner's `hp`."""
 
+from src.model import precision
 from src.model.classifier import (
     LOSS_FUNCTIONS,
     OBJECTIVE,
@@ -18,6 +19,7 @@ __all__ = [
     "Training",
     "build_model",
     "family_class",
+    "precision",
     "searchable",
     "split_values",
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from src.errors import ConfigError
 from src.model.arguments import Argument, arguments_of
+from src.model.precision import policy
 from src.model.training import Training
 
 if TYPE_CHECKING:
@@ -88,18 +89,24 @@ def build_model(
     num_classes: int = 10,
     steps_per_execution: int = 1,
     jit_compile: bool = False,
+    precision: str = "float32",
 ) -> keras.Model:
     """Rescale -> the family's layers -> Dense(num_classes, softmax), compiled.
 
     The model takes raw uint8 images: scaling to [0, 1] happens inside, so a saved model needs
     no preprocessing code beside it. Both losses report `accuracy` under that one name.
+    `precision` (float32 or bfloat16, src/model/precision.py) is the hidden layers' arithmetic;
+    the softmax layer computes in float32 either way.
     """
     import keras  # here, so config validation can use this module without loading TensorFlow
 
     inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
-    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    x = family.features(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="softmax")(x)
+    with policy(precision):
+        x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+        x = family.features(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="softmax"
+    )(x)
     model = keras.Model(inputs, outputs, name="softmax_classifier")
     model.compile(
         optimizer=training.optimizer_instance(),

@@ -51,10 +51,14 @@ def _validation(images, labels, batch_size: int):
     import keras
 
     from src.model import scoring
+    from src.model.precision import Float32View
 
     class Validation(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.float32 = Float32View(self.model)  # the model as it is saved and scored
+
         def on_epoch_end(self, epoch, logs=None):
-            scores = scoring.score(self.model, images, labels, batch_size)
+            scores = scoring.score(self.float32.current(), images, labels, batch_size)
             if logs is not None:
                 logs.update(val_loss=scores.loss, val_accuracy=scores.accuracy)
 

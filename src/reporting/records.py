@@ -38,6 +38,7 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
             "test_accuracy": result.test_accuracy,
             "test_loss": result.test_loss,
             f"mean_{OBJECTIVE}": result.mean_val_accuracy,
+            "trials_pruned": result.pruned,
             "peak_memory_mb": result.peak_memory_mb,
             **({"mean_epoch_time": result.mean_epoch_time} if result.mean_epoch_time else {}),
         },

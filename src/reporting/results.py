@@ -14,6 +14,7 @@ from pathlib import Path
 from src.data import Dataset
 from src.model import OBJECTIVE, scoring
 from src.reporting.records import log_best, log_effects_picture, log_job_files, log_test_pictures
+from src.search import pruning
 from src.search.space import Space
 from src.tracking import Tracker
 
@@ -69,6 +70,8 @@ class JobResult:
     searched: list[str] = field(default_factory=list)
     # Why the search ended before its trials were done: "time_budget" (tuner.max_minutes).
     stopped_by: str | None = None
+    # Trials the pruner stopped early (tuner.pruner); they count among `trials`.
+    pruned: int = 0
     # The study's studied settings and this job's value of each (the verdict compares jobs
     # that differ in them).
     studied: dict[str, str] = field(default_factory=dict)
@@ -77,11 +80,21 @@ class JobResult:
 
 
 def epochs_trained(trial, epochs: int) -> int:
-    """Epochs a trial trained: Hyperband's trials run from `tuner/initial_epoch` to `tuner/epochs`."""
+    """Epochs a trial trained: those it reported to the oracle (stopped early or pruned: fewer);
+    else Hyperband's from `tuner/initial_epoch` to `tuner/epochs`, or the planned `epochs`."""
+    if reported := len(pruning.curve(trial)):
+        return reported
     values = trial.hyperparameters.values
     if "tuner/epochs" in values:
         return int(values["tuner/epochs"]) - int(values.get("tuner/initial_epoch", 0))
     return epochs
+
+
+def at_best_epoch(trial, metric: str) -> float:
+    """A trial's `metric` at the epoch of its best val_accuracy (keras-tuner's `best_step`)."""
+    history = trial.metrics.get_history(metric)
+    at_best = [obs.mean() for obs in history if obs.step == trial.best_step]
+    return float(at_best[0] if at_best else trial.metrics.get_last_value(metric))
 
 
 def _reason(message: str | None) -> str:
@@ -102,6 +115,7 @@ def trial_rows(tuner) -> list[dict]:
                 **params,
                 OBJECTIVE: trial.score if completed else None,
                 "epoch_time": tuner.epoch_seconds.get(trial.trial_id),
+                "pruned_at": pruning.pruned_at(trial),
                 "error": None if completed else _reason(trial.message),
             }
         )
@@ -175,11 +189,12 @@ def record_best(
         best_trial_id=best.trial_id,
         best_hyperparameters=tuner.hypermodel.values(best.hyperparameters.copy()),
         best_val_accuracy=float(best.score),
-        best_val_loss=float(best.metrics.get_last_value("val_loss")),
+        best_val_loss=at_best_epoch(best, "val_loss"),
         test_accuracy=test.accuracy,
         test_loss=test.loss,
         trials=len(rows),
         failed=len(failures),
+        pruned=sum(r["pruned_at"] is not None for r in rows),
         trial_epochs=sum(
             epochs_trained(t, cfg.train.epochs)
             for t in tuner.oracle.trials.values()

@@ -25,6 +25,12 @@ _TAG_LIMIT = 5000  # characters of a tag value every MLflow store accepts
 _STOPPED = {"time_budget": ", stopped by its time budget (tuner.max_minutes)"}
 
 
+def _trials(result: JobResult) -> str:
+    """'12 trials (0 failed, 7 pruned)'; pruned only where the pruner stopped any."""
+    pruned = f", {result.pruned} pruned" if result.pruned else ""
+    return f"{result.trials} trials ({result.failed} failed{pruned})"
+
+
 def _status_lines(outcomes: list[JobOutcome]) -> list[str]:
     failed = sum(o.status == "FAILED" for o in outcomes)
     killed = sum(o.status == "KILLED" for o in outcomes)
@@ -35,7 +41,7 @@ def _status_lines(outcomes: list[JobOutcome]) -> list[str]:
             res = o.result
             detail = (
                 f"best val_accuracy {res.best_val_accuracy:.4f}, test_accuracy "
-                f"{res.test_accuracy:.4f}, {res.trials} trials ({res.failed} failed)"
+                f"{res.test_accuracy:.4f}, {_trials(res)}"
                 f"{_STOPPED.get(res.stopped_by, '')}"
             )
         else:
@@ -89,9 +95,9 @@ def summary_markdown(outcomes: list[JobOutcome]) -> str:
 def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     """Stop the progress display, print the closing summary and store it on every finished
     job's run; returns how many jobs failed or were interrupted."""
-    from src.reporting import progress
+    from src.reporting import display
 
-    progress.display().stop()
+    display.display().stop()
     if not outcomes:
         return 0
     text = summary_markdown(outcomes)
@@ -161,7 +167,7 @@ def job_markdown(result: JobResult) -> str:
         f"Best trial {result.best_trial_id}: {OBJECTIVE} {result.best_val_accuracy:.4f}, "
         f"test accuracy {result.test_accuracy:.4f} "
         f"({', '.join(f'{k}={_fmt(v)}' for k, v in best.items())}).",
-        f"{result.trials} trials ({result.failed} failed), mean {OBJECTIVE} "
+        f"{_trials(result)}, mean {OBJECTIVE} "
         f"{result.mean_val_accuracy:.4f}, {_fmt(result.mean_epoch_time, 3)} s per epoch, "
         f"peak memory {result.peak_memory_mb:.0f} MB{_STOPPED.get(result.stopped_by, '')}.",
         "",
@@ -170,8 +176,10 @@ def job_markdown(result: JobResult) -> str:
     ]
     for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
         cells = "".join(f"{_fmt(row.get(name), 3)} | " for name in columns)
+        pruned = "" if row.get("pruned_at") is None else f" (pruned after epoch {row['pruned_at']})"
         lines.append(
-            f"| {row['trial_id']} | {cells}{row[OBJECTIVE]:.4f} | {_fmt(row['epoch_time'], 3)} |"
+            f"| {row['trial_id']}{pruned} | {cells}{row[OBJECTIVE]:.4f} | "
+            f"{_fmt(row['epoch_time'], 3)} |"
         )
     for trial_id, reason in result.failures:
         lines.append(f"\n- trial {trial_id} failed: {reason}")

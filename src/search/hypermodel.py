@@ -24,6 +24,7 @@ class SoftmaxHyperModel(kt.HyperModel):
         seed: int,
         steps_per_execution: int = 1,
         jit_compile: bool = False,
+        precision: str = "float32",
         image_shape: tuple[int, int] = (28, 28),
         num_classes: int = 10,
     ):
@@ -34,6 +35,7 @@ class SoftmaxHyperModel(kt.HyperModel):
         self.seed = seed
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
+        self.precision = precision
         self.image_shape = image_shape
         self.num_classes = num_classes
 
@@ -49,6 +51,7 @@ class SoftmaxHyperModel(kt.HyperModel):
             self.num_classes,
             self.steps_per_execution,
             self.jit_compile,
+            self.precision,
         )
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
@@ -61,6 +64,10 @@ class SoftmaxHyperModel(kt.HyperModel):
         self._trained = model
         fit = {**dict(zip(("x", "y"), args, strict=False)), **kwargs, **extra}
         return model.fit(**pipelines(fit, self.seed))
+
+    def settings(self, epochs: int) -> dict[str, Any]:
+        """What, beside its hyperparameters, defines how a trial of `epochs` epochs trains."""
+        return {"loss": self.loss, "seed": self.seed, "precision": self.precision, "epochs": epochs}
 
     def take_trained(self) -> keras.Model | None:
         """The model the last `fit` trained (once; None if already taken)."""

@@ -84,3 +84,9 @@ def service_messages():
     from keras_tuner.src import protos
 
     return protos.get_service()
+
+
+def best_checkpoint(tuner, trial_id: str) -> str:
+    """Where keras-tuner's `SaveBestEpoch` keeps a trial's best epoch (`_get_checkpoint_fname`):
+    a trial's model file is made from it, and a resumed trial must not lose it."""
+    return tuner._get_checkpoint_fname(trial_id)

@@ -29,6 +29,9 @@ from src.tracking import store_dir
 
 log = logging.getLogger(__name__)
 
+# What a resumed job does with the trials an interruption cut short (src/search/resume.py).
+CONTINUED = "each continues from its last completed epoch"
+
 # Settings that change what a search finds. Where the data came from is not among them: every
 # source is checked against the same content checksums.
 _DATA_KEYS = ("name", "limit", "val_fraction")

@@ -15,6 +15,7 @@ import keras_tuner as kt
 from src.model import OBJECTIVE, files
 from src.reporting.progress import JobProgress
 from src.runtime import timings
+from src.search import kt_private
 from src.search.sampling import short
 from src.tracking import StoreUnavailable, Tracker, log_dataset, system_metrics
 
@@ -76,11 +77,14 @@ def store_loss_is_fatal() -> Iterator[None]:
         raise StoreLost(str(exc)) from exc
 
 
-def report_trial_ended(progress: JobProgress, oracle, hypermodel, trial) -> None:
+def report_trial_ended(
+    progress: JobProgress, oracle, hypermodel, trial, pruned: bool = False
+) -> None:
     """Tell the job's progress a trial ended, with the best trial so far and its values."""
     best = oracle.get_best_trials(1)
     progress.trial_ended(
         failed=trial.status != "COMPLETED",
+        pruned=pruned,
         best_val_accuracy=best[0].score if best else None,
         best=short(
             hypermodel.values(best[0].hyperparameters.copy()),
@@ -103,9 +107,11 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         "best_epoch": history.epoch[best],
         "mean_epoch_time": sum(tuner._epoch_times) / max(len(tuner._epoch_times), 1),
     }
-    if history.epoch[-1] + 1 < history.params.get("epochs", 0):  # early stopping ended it
+    if history.epoch[-1] + 1 < history.params.get("epochs", 0):  # stopped early or pruned
         metrics["stopped_epoch"] = history.epoch[-1]
     tracker.log_metrics(run_id, metrics)
+    if getattr(tuner, "pruned_at", None) is not None:
+        tracker.set_tags(run_id, {"pruned": "true", "pruned_at_epoch": tuner.pruned_at})
     tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
     curves = {
         "history": history.history,
@@ -119,5 +125,5 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         # of the model just trained (building another costs 0.1 s a trial).
         model = tuner.hypermodel.take_trained()
         model = tuner.load_model(trial) if model is None else model
-        checkpoint = Path(tuner._get_checkpoint_fname(trial.trial_id))
+        checkpoint = Path(kt_private.best_checkpoint(tuner, trial.trial_id))
         tracker.log_file(run_id, files.keras_file(model, checkpoint, Path(tmp) / "model.keras"))

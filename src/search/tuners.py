@@ -8,6 +8,7 @@ Nothing here is a callback handed to `search()`, so nothing needs to survive a d
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -19,15 +20,10 @@ from src import runtime
 from src.model import OBJECTIVE
 from src.reporting.progress import JobProgress
 from src.runtime import signals, timings
-from src.search import kt_private
+from src.search import kt_private, pruning, resume
 from src.search.hypermodel import SoftmaxHyperModel
-from src.search.trials import (
-    TrialTracking,
-    checked,
-    record_trial,
-    report_trial_ended,
-    store_loss_is_fatal,
-)
+from src.search.trial_runs import EPOCH_METRICS, run_tracked_trial
+from src.search.trials import TrialTracking, checked, report_trial_ended, store_loss_is_fatal
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +31,8 @@ log = logging.getLogger(__name__)
 # MLflow instead (error.txt), and the job's summary lists the reasons.
 kt_private.quiet()
 
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
-
-class TrackedTuner:
+class TrackedTuner(resume.ResumableTrials):
     """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run and keeps
     the job's progress file current."""
 
@@ -50,6 +44,8 @@ class TrackedTuner:
     deadline: float | None = None
     # Why the search ended before its trials were done ("time_budget"), or None.
     stopped_by: str | None = None
+    # The epoch the pruner stopped the current trial after (src/search/pruning.py), or None.
+    pruned_at: int | None = None
     _started_here = 0
 
     def pre_create_trial(self):
@@ -61,50 +57,19 @@ class TrackedTuner:
 
     def run_trial(self, trial, *args, **kwargs):
         self._epoch_times: list[float] = []
-        if self.tracking is None:
-            with signals.interrupt_wins():  # cut short, not failed: a resume runs it again
-                return checked(super().run_trial(trial, *args, **kwargs))
-        with store_loss_is_fatal():
-            return self._run_tracked_trial(trial, *args, **kwargs)
-
-    def _run_tracked_trial(self, trial, *args, **kwargs):
-        t = self.tracking
-        if t.live_attempts:
-            t.attempts = t.tracker.attempts_by_trial(t.parent_run_id)
-        earlier = t.attempts.get(trial.trial_id, [])
-        finished = [r for r in earlier if r.info.status == "FINISHED"]
-        if finished:
-            # The trial completed and was recorded, but the process died before keras-tuner
-            # saved that: hand keras-tuner the recorded result instead of training it again.
-            return self._recorded_result(finished[-1].info.run_id)
-        crashes = sum(r.data.tags.get("killed_by") == "crash" for r in earlier)
+        self.pruned_at = None
         # Raw hp values (e.g. learning_rate_sgd) and the model arguments they resolve to (one
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.values(trial.hyperparameters.copy())
-        params = {**trial.hyperparameters.values, **resolved, **t.fixed_params}
-        # The interrupt, even disguised, reaches the run as such: KILLED, and run again.
-        with t.run(trial.trial_id, params) as run_id, signals.interrupt_wins():
-            if crashes >= t.max_crashes:
-                raise kt.errors.FailedTrialError(
-                    f"its process died on each of {crashes} attempts (out of memory?); "
-                    "not started again (tuner.max_crashes_per_trial)"
-                )
-            t._run_id = run_id
-            try:
-                histories = checked(super().run_trial(trial, *args, **kwargs))
-                record_trial(self, trial, run_id, histories[-1])
-                with timings.cost("trial_flush"):  # its records stored before it ends
-                    t.tracker.flush()
-            finally:
-                t._run_id = None
-        return histories
-
-    def _recorded_result(self, run_id: str) -> dict[str, float]:
-        """The metrics of a recorded trial run at its best epoch, as keras-tuner takes them."""
-        tracker = self.tracking.tracker
-        history = {key: dict(tracker.metric_history(run_id, key)) for key in EPOCH_METRICS}
-        best = max(history[OBJECTIVE], key=history[OBJECTIVE].get)
-        return {key: values[best] for key, values in history.items() if best in values}
+        fixed = self.tracking.fixed_params if self.tracking else {}
+        params = {**trial.hyperparameters.values, **resolved, **fixed}
+        self.find_resume_point(trial, {**params, **self.hypermodel.settings(kwargs["epochs"])})
+        train = functools.partial(super().run_trial, trial, *args, **kwargs)
+        if self.tracking is None:
+            with signals.interrupt_wins():  # cut short, not failed: a resume runs it again
+                return checked(train())
+        with store_loss_is_fatal():
+            return run_tracked_trial(self, trial, params, lambda: checked(train()))
 
     def on_trial_begin(self, trial):
         self._before_trial = runtime.trial_snapshot()
@@ -113,6 +78,8 @@ class TrackedTuner:
             self.progress.trial_started(trial.trial_id, len(self.oracle.trials))
 
     def on_trial_end(self, trial):
+        if trial.status in ("COMPLETED", "FAILED", "INVALID"):  # over: nothing to resume
+            resume.clear(Path(self.get_trial_dir(trial.trial_id)))
         if getattr(self, "_epoch_times", None):
             self.epoch_seconds[trial.trial_id] = sum(self._epoch_times) / len(self._epoch_times)
         try:
@@ -121,7 +88,9 @@ class TrackedTuner:
             getattr(self.hypermodel, "take_trained", lambda: None)()  # frees its graphs
             runtime.release_trial(self._before_trial)
         if self.progress is not None:
-            report_trial_ended(self.progress, self.oracle, self.hypermodel, trial)
+            report_trial_ended(
+                self.progress, self.oracle, self.hypermodel, trial, self.pruned_at is not None
+            )
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.perf_counter()
@@ -135,11 +104,16 @@ class TrackedTuner:
         seconds = self._last_epoch_ended - self._epoch_started
         self._epoch_times.append(seconds)
         timings.mark("first_epoch_ended")
+        metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
+        # Every epoch reaches the oracle (the pruner's evidence, saved with the search's state).
+        if pruning.report_epoch(self.oracle, trial, epoch, metrics):
+            self.pruned_at, model.stop_training = epoch, True
+        with timings.cost("resume_point"):  # before the epoch's metrics are handed over
+            self.save_resume_point(model, epoch, metrics)
         if self.progress is not None:
             self.progress.epoch_ended(epoch)
         if self.tracking is None or self.tracking._run_id is None:
             return
-        metrics = {k: float(v) for k, v in (logs or {}).items() if k in EPOCH_METRICS}
         metrics["epoch_time"] = seconds
         self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
 
@@ -222,6 +196,7 @@ def make_tuner(
         tuner.oracle.max_trials = tuner_cfg.max_trials
     else:  # validated at start-up; kept for a clear message if called directly
         raise ValueError(f"unknown tuner {name!r}")
+    pruning.attach(tuner.oracle, pruning.from_config(tuner_cfg))
     tuner.tracking = tracking
     tuner.epoch_seconds = {}
     return tuner

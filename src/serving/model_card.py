@@ -46,6 +46,8 @@ def model_card(
         "class_names": list(dataset.class_names),
         "loss": winner.loss,
         "hyperparameters": winner.params,
+        # What the layers computed in while it trained (a job's `precision`; older: float32).
+        "trained_in": job["params"].get("precision", "float32"),
         "validation_accuracy": winner.val_accuracy,
         "validation_loss": winner.val_loss,
         # The champion's: the refit model's when there is one, else the searched model's.
@@ -74,6 +76,7 @@ def card_markdown(card: dict) -> str:
 - **Data**: {card["data"]["name"]} ({card["data"]["source"]}); {card["data"]["train_images"]} training,
   {card["data"]["validation_images"]} validation, {card["data"]["test_images"]} test images.
 - **Hyperparameters**: {params}.
+- **Trained in**: {card["trained_in"]}{_precision_note(card)}.
 - **Validation accuracy**: {card["validation_accuracy"]:.4f} (val_loss {card["validation_loss"]:.4f}):
   {card["chosen_by"]}.
 - **Test accuracy**: {card["test_accuracy"]:.4f} (test_loss {card["test_loss"]:.4f}).{_refit_line(card)}
@@ -99,6 +102,12 @@ probabilities = serving.serve(tf.constant(images))
 Serve it: `mlflow models serve -m "{card["model_uri"]}" --env-manager local`, then POST
 `{{"inputs": <images as nested lists>}}` to `/invocations`.
 """
+
+
+def _precision_note(card: dict) -> str:
+    if card["trained_in"] != "bfloat16":
+        return ""
+    return " (Keras' mixed_bfloat16: its weights, this file and its scores are float32)"
 
 
 def _refit_line(card: dict) -> str:

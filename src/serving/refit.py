@@ -18,6 +18,7 @@ import numpy as np
 from src import cli, data, tracking
 from src.model import build_model, family_class, searchable, split_values
 from src.model.feeding import pipelines
+from src.model.precision import as_float32
 
 
 def refit(cfg, winner, job: dict, dataset: data.Dataset):
@@ -40,6 +41,8 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             dataset.x_train.shape[1:],
             len(dataset.class_names),
             cfg.train.steps_per_execution,
+            # The winner's arithmetic (older trials recorded none: float32).
+            precision=job["params"].get("precision", "float32"),
         )
         one_hot = winner.loss == "categorical"
         x = np.concatenate([dataset.x_train, dataset.x_val])
@@ -61,6 +64,7 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             fit = training.fit_arguments(planned)
             fit["callbacks"].append(per_epoch)
             model.fit(**pipelines({"x": x, "y": y, "epochs": epochs, "verbose": 0, **fit}, seed))
+            model = as_float32(model)  # saved and served in float32, whatever it trained in
             model.save(Path(tmp) / "model.keras")
             tracker.log_file(run_id, Path(tmp) / "model.keras")
         return model, run_id

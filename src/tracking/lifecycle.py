@@ -106,6 +106,16 @@ class RunLifecycle:
         tags = {**(tags or {}), "trial_id": trial_id}
         return self._child_run(parent_run_id, "trial", f"trial-{trial_id}", params, tags)
 
+    @contextmanager
+    def resumed_trial_run(self, run_id: str, tags: Mapping[str, Any]) -> Iterator[str]:
+        """An interrupted trial's run reopened, to continue where its training stopped: RUNNING
+        again, tagged `tags`, without its last ending's tags; its status follows the block."""
+        self._mark_running(run_id)
+        with self._lifecycle(run_id):
+            self._delete_tags(run_id, (KILLED_BY_TAG, ERROR_TAG))
+            self.set_tags(run_id, tags)
+            yield run_id
+
     def repeat_run(
         self,
         parent_run_id: str,

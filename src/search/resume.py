@@ -1,0 +1,231 @@
+"""A trial that resumes from its last completed epoch instead of training again from epoch 0.
+
+keras-tuner keeps only a trial's best epoch; an interrupted trial (Ctrl-C, SIGTERM, `kill -9`, a
+lost worker) is trained again from scratch (keras-tuner issues #316 and #439). Here, at every
+epoch's end, before that epoch's metrics are handed to the tracker, the trial's folder gets a
+resume point: the model's state with its optimizer's (`epoch-<k>.weights.h5`, as
+`save_weights` writes it) and `resume.json` naming it, with its SHA-256, the epochs' logs and
+times so far, early stopping's counters, whether training was stopped (early stopping, pruning)
+and a fingerprint of everything that defines the trial (its hyperparameters and the job's
+settings). The learning-rate schedule is a function of the epoch and the optimizer's step
+counter is in its state, so both continue where they were. The order of the training images
+in the remaining epochs is drawn afresh (seeded).
+
+A point is used only if its fingerprint matches and its weights file is the one it names; any
+other point is refused with the reason, and the trial starts from epoch 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from src.model import OBJECTIVE
+from src.runtime.files import write_atomically
+from src.search.kt_private import best_checkpoint
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "resume.json"
+
+
+def fingerprint(params: dict[str, Any]) -> str:
+    """What defines a trial's training: its hyperparameters and the job's settings."""
+    text = json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ResumePoint:
+    fingerprint: str
+    epoch: int  # the last completed epoch (from 0)
+    weights: str  # the file, in the trial's folder
+    sha256: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_times: list[float] = field(default_factory=list)
+    early_stopping: dict[str, Any] | None = None
+    stopped: bool = False  # training ended at this epoch (early stopping, pruning)
+    pruned_at: int | None = None
+    run_id: str | None = None  # the trial's MLflow run, to continue in
+
+    @property
+    def next_epoch(self) -> int:
+        return self.epoch + 1
+
+    @property
+    def best_epoch(self) -> int:
+        values = self.history[OBJECTIVE]
+        return max(range(len(values)), key=values.__getitem__)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save(folder: Path, model: keras.Model, point: ResumePoint) -> None:
+    """Write the model's state for `point.epoch`, then the point naming it (atomically); the
+    previous epoch's file goes once the new point is in place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / f"epoch-{point.epoch}.weights.h5"
+    model.save_weights(weights)
+    point.weights, point.sha256 = weights.name, _sha256(weights)
+    write_atomically(folder / STATE_FILE, json.dumps(asdict(point)))
+    for old in folder.glob("epoch-*.weights.h5"):
+        if old != weights:
+            old.unlink(missing_ok=True)
+
+
+def load(folder: Path, expected: str) -> tuple[ResumePoint | None, str | None]:
+    """The folder's resume point for a trial of fingerprint `expected`, or (None, why not);
+    (None, None) when there is none."""
+    path = folder / STATE_FILE
+    if not path.exists():
+        return None, None
+    try:
+        point = ResumePoint(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        return None, f"its resume point is unreadable ({exc.__class__.__name__})"
+    if point.fingerprint != expected:
+        return None, "its resume point was made with other settings"
+    weights = folder / point.weights
+    if not weights.is_file() or _sha256(weights) != point.sha256:
+        return None, f"its epoch-{point.epoch} weights are missing or damaged"
+    return point, None
+
+
+def clear(folder: Path) -> None:
+    """Forget the trial's resume point (it ended, or starts afresh)."""
+    (folder / STATE_FILE).unlink(missing_ok=True)
+    for old in folder.glob("epoch-*.weights.h5"):
+        old.unlink(missing_ok=True)
+
+
+def early_stopping_state(callbacks) -> dict[str, Any] | None:
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.EarlyStopping):
+            return {"wait": callback.wait, "best": callback.best, "best_epoch": callback.best_epoch}
+    return None
+
+
+class Restore(keras.callbacks.Callback):
+    """Puts a trial back at its resume point when its training starts: the model's and its
+    optimizer's state, early stopping's counters, keras-tuner's best-epoch checkpoint and the
+    best score it must beat. Appended after every other callback, so their own resets at the
+    start of training come first."""
+
+    def __init__(self, folder: Path, point: ResumePoint, callbacks: list, best_checkpoint: str):
+        super().__init__()
+        self.folder, self.point = folder, point
+        self.callbacks, self.best_checkpoint = callbacks, best_checkpoint
+
+    def on_train_begin(self, logs=None):
+        point = self.point
+        self.model.load_weights(self.folder / point.weights)
+        best = max(point.history[OBJECTIVE])
+        for callback in self.callbacks:
+            if isinstance(callback, keras.callbacks.EarlyStopping) and point.early_stopping:
+                for name, value in point.early_stopping.items():
+                    setattr(callback, name, value)
+            elif hasattr(callback, "best_value") and hasattr(callback, "objective"):
+                callback.best_value = best  # keras-tuner's SaveBestEpoch
+        if point.best_epoch == point.epoch:
+            # The last epoch was the best: its checkpoint may not have been written before the
+            # interruption; the resume point holds the same state.
+            shutil.copyfile(self.folder / point.weights, self.best_checkpoint)
+
+
+def finished_history(point: ResumePoint, epochs: int):
+    """The history of a trial whose training had ended at its resume point (stopped early or
+    pruned) before the process died: nothing is left to train."""
+    history = keras.callbacks.History()
+    history.history = {k: list(v) for k, v in point.history.items()}
+    history.epoch = list(range(point.next_epoch))
+    history.params = {"epochs": epochs}
+    return history
+
+
+def merged(point: ResumePoint | None, history):
+    """The history of a resumed training, with the epochs trained before it in front."""
+    if point is None:
+        return history
+    history.epoch = [*range(point.next_epoch), *history.epoch]
+    for key, earlier in point.history.items():
+        history.history[key] = [*earlier, *history.history.get(key, [])]
+    return history
+
+
+class ResumableTrials:
+    """Mixin over a keras-tuner Tuner: each epoch leaves a resume point in the trial's folder,
+    and a trial with a usable one continues from it. `run_trial` calls `find_resume_point`
+    first; `on_epoch_end` calls `save_resume_point` before handing the epoch's metrics over."""
+
+    resume_point: ResumePoint | None = None
+    resume_refused: str | None = None  # why the trial's resume point was not used
+    pruned_at: int | None = None
+    _callbacks: tuple = ()  # the trial's callbacks, as keras-tuner made them for its fit
+
+    def find_resume_point(self, trial, defining: dict) -> None:
+        """The trial's resume point if it can be used (above), else None and
+        why not; the trial's history so far starts from it."""
+        self._trial_folder = Path(self.get_trial_dir(trial.trial_id))
+        self._fingerprint = fingerprint(defining)
+        self.resume_point, self.resume_refused = load(self._trial_folder, self._fingerprint)
+        if self.resume_refused:
+            self.refuse_resume(trial, self.resume_refused)
+        point = self.resume_point
+        self._history = {k: list(v) for k, v in point.history.items()} if point else {}
+        self._epoch_times = list(point.epoch_times) if point else []
+        self.pruned_at = point.pruned_at if point else None
+
+    def refuse_resume(self, trial, why: str) -> None:
+        log.warning("trial %s is trained from epoch 0: %s", trial.trial_id, why)
+        self.resume_point, self.resume_refused, self.pruned_at = None, why, None
+        self._history, self._epoch_times = {}, []
+        clear(self._trial_folder)
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        # keras-tuner's override point (its docstring: for AutoKeras) between the trial's
+        # callbacks, made per trial, and the fit: where a resumed trial takes up its state.
+        self._callbacks = kwargs.get("callbacks", [])
+        point = self.resume_point
+        if point is not None and point.stopped:  # it had ended; only its record was missing
+            return finished_history(point, kwargs.get("epochs", 1))
+        if point is not None:
+            best = best_checkpoint(self, trial.trial_id)
+            restore = Restore(self._trial_folder, point, self._callbacks, best)
+            kwargs = {**kwargs, "initial_epoch": point.next_epoch}
+            kwargs["callbacks"] = [*self._callbacks, restore]
+        try:
+            return merged(point, super()._build_and_fit_model(trial, *args, **kwargs))
+        finally:
+            # They hold the trial's model: kept, its traced functions would outlive the trial's
+            # release (src/runtime/tf.py) and fail to free themselves later.
+            self._callbacks = ()
+
+    def save_resume_point(self, model, epoch: int, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            self._history.setdefault(key, []).append(value)
+        point = ResumePoint(
+            self._fingerprint,
+            epoch,
+            weights="",
+            sha256="",
+            history=self._history,
+            epoch_times=self._epoch_times,
+            early_stopping=early_stopping_state(self._callbacks),
+            stopped=bool(model.stop_training),
+            pruned_at=self.pruned_at,
+            run_id=self.tracking._run_id if getattr(self, "tracking", None) else None,
+        )
+        save(self._trial_folder, model, point)
