@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import pytest
 from helpers import (
     ROOT,
@@ -121,7 +122,12 @@ def test_kill_9_mid_trial_resumes_from_the_last_completed_epoch(store, tmp_path)
     history = client.get_metric_history(killed_run, "val_accuracy")
     assert sorted(m.step for m in history) == [0, 1, 2, 3, 4, 5]  # each epoch once
     assert all((m.timestamp < killed_at) == (m.step < 3) for m in history)
-    assert run.data.metrics["best_epoch"] == max(history, key=lambda m: m.value).step
+    best_epoch = max(history, key=lambda m: m.value).step
+    assert run.data.metrics["best_epoch"] == best_epoch
+    # The optimizer continued too: its step count at the best epoch is every batch up to it
+    # (18,000 images in batches of 8), not only those trained since the resume.
+    model = keras.saving.load_model(client.download_artifacts(killed_run, "model.keras"))
+    assert int(model.optimizer.iterations) == (best_epoch + 1) * 18000 // 8
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

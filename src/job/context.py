@@ -92,5 +92,5 @@ def fixed_params(cfg: DictConfig) -> dict:
         "epochs": cfg.train.epochs,
         "seed": cfg.train.seed,
         # What the layers computed in (auto resolved on the machine that trains).
-        "precision": precision.resolve(cfg.train.precision),
+        "precision": precision.resolve(cfg.train.precision, onednn=cfg.train.onednn),
     }

@@ -91,7 +91,7 @@ def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:
         cfg.train.seed,
         cfg.train.steps_per_execution,
         cfg.train.jit_compile,
-        precision.resolve(cfg.train.precision),
+        precision.resolve(cfg.train.precision, onednn=cfg.train.onednn),
         image_shape=dataset.x_train.shape[1:],
         num_classes=len(dataset.class_names),
     )

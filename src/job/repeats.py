@@ -124,7 +124,7 @@ def _fit_and_score(job: PreparedJob, plan: Plan, run_id, result: JobResult, seed
         len(data.class_names),
         cfg.train.steps_per_execution,
         cfg.train.jit_compile,
-        precision.resolve(cfg.train.precision),
+        precision.resolve(cfg.train.precision, onednn=cfg.train.onednn),
     )
     params = {**result.best_hyperparameters, **fixed_params(cfg), "search_seed": cfg.train.seed}
     tags = {"repeat_of_trial": result.best_trial_id}

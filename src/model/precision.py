@@ -35,13 +35,14 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
-def resolve(precision: str, flags: frozenset[str] | None = None) -> str:
+def resolve(precision: str, flags: frozenset[str] | None = None, onednn: bool = True) -> str:
     """`auto` as this machine's choice (bfloat16 with native support, else float32); any other
-    value as given."""
+    value as given. TensorFlow's bfloat16 kernels on a CPU are oneDNN's: without oneDNN
+    (`train.onednn=false`), `auto` is float32."""
     if str(precision) != "auto":
         return str(precision)
     flags = cpu_flags() if flags is None else flags
-    return "bfloat16" if flags & BFLOAT16_FLAGS else "float32"
+    return "bfloat16" if onednn and flags & BFLOAT16_FLAGS else "float32"
 
 
 @contextmanager

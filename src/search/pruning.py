@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import statistics
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,27 +103,34 @@ def attach(oracle, pruner: Pruner | None) -> None:
     if not isinstance(oracle, kt.Oracle):
         return
     original = oracle.update_trial
+    # The chief's gRPC threads report at once. keras-tuner's own lock (`synchronized`) is not
+    # released when the function it guards raises, which would hang every worker: a lock of
+    # our own, released whatever happens.
+    lock = threading.RLock()
 
-    @kt.synchronized
-    def update_trial(oracle, trial_id, metrics, step=0):
-        trial = oracle.trials[trial_id]
-        _forget_from(trial, step)  # a trial trained again from `step`: its later epochs go
-        stop = False
-        if pruner is not None and OBJECTIVE in metrics:
-            others = [curve(t) for tid, t in oracle.trials.items() if tid != trial_id]
-            stop = pruner.should_stop([*curve(trial), metrics[OBJECTIVE]], others)
-        if stop:
-            metrics = {**metrics, PRUNED_AT: step}
-        trial = original(trial_id, metrics, step=step)
+    def update_trial(trial_id, metrics, step=0):
+        with lock:
+            trial = oracle.trials[trial_id]
+            _forget_from(trial, step)  # a trial trained again from `step`: its later epochs go
+            stop = pruner is not None and OBJECTIVE in metrics and _judged(oracle, trial, metrics)
+            trial = original(trial_id, {**metrics, PRUNED_AT: step} if stop else metrics, step)
         if not stop:
             return trial
         answer = copy.copy(trial)  # the oracle's own record stays RUNNING until the trial ends
         answer.status = STOPPED
         return answer
 
-    oracle.update_trial = lambda trial_id, metrics, step=0: update_trial(
-        oracle, trial_id, metrics, step
-    )
+    def _judged(oracle, trial, metrics) -> bool:
+        # Peers: trials that ended normally or still run, not those that failed (a NaN trial
+        # at chance would pull the median down).
+        others = [
+            curve(t)
+            for t in list(oracle.trials.values())
+            if t is not trial and t.status in ("COMPLETED", "RUNNING")
+        ]
+        return pruner.should_stop([*curve(trial), metrics[OBJECTIVE]], others)
+
+    oracle.update_trial = update_trial
 
 
 def _forget_from(trial, step: int) -> None:

@@ -54,15 +54,27 @@ class ResumePoint:
     stopped: bool = False  # training ended at this epoch (early stopping, pruning)
     pruned_at: int | None = None
     run_id: str | None = None  # the trial's MLflow run, to continue in
+    # The trial's first epoch: 0, or where Hyperband continues an earlier trial of its bracket
+    # (`history` and `epoch_times` hold the epochs from there on).
+    first_epoch: int = 0
 
     @property
     def next_epoch(self) -> int:
         return self.epoch + 1
 
     @property
+    def epochs(self) -> list[int]:
+        return list(range(self.first_epoch, self.next_epoch))
+
+    @property
     def best_epoch(self) -> int:
         values = self.history[OBJECTIVE]
-        return max(range(len(values)), key=values.__getitem__)
+        return self.first_epoch + max(range(len(values)), key=values.__getitem__)
+
+    def at(self, epoch: int) -> dict[str, float]:
+        """The metrics of one epoch, and its time."""
+        i = epoch - self.first_epoch
+        return {**{k: v[i] for k, v in self.history.items()}, "epoch_time": self.epoch_times[i]}
 
 
 def _sha256(path: Path) -> str:
@@ -131,6 +143,9 @@ class Restore(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         point = self.point
+        # Keras builds the optimizer when it first traces the training step, after this:
+        # built now, its state (moments, step count) is loaded with the weights, not skipped.
+        self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(self.folder / point.weights)
         best = max(point.history[OBJECTIVE])
         for callback in self.callbacks:
@@ -139,10 +154,14 @@ class Restore(keras.callbacks.Callback):
                     setattr(callback, name, value)
             elif hasattr(callback, "best_value") and hasattr(callback, "objective"):
                 callback.best_value = best  # keras-tuner's SaveBestEpoch
-        if point.best_epoch == point.epoch:
-            # The last epoch was the best: its checkpoint may not have been written before the
-            # interruption; the resume point holds the same state.
-            shutil.copyfile(self.folder / point.weights, self.best_checkpoint)
+        repair_best_checkpoint(self.folder, point, self.best_checkpoint)
+
+
+def repair_best_checkpoint(folder: Path, point: ResumePoint, best_checkpoint: str) -> None:
+    """The point is saved just before keras-tuner's best-epoch checkpoint: when its epoch was
+    the best, the interruption may have come between the two. The point holds the same state."""
+    if point.best_epoch == point.epoch:
+        shutil.copyfile(folder / point.weights, best_checkpoint)
 
 
 def finished_history(point: ResumePoint, epochs: int):
@@ -150,7 +169,7 @@ def finished_history(point: ResumePoint, epochs: int):
     pruned) before the process died: nothing is left to train."""
     history = keras.callbacks.History()
     history.history = {k: list(v) for k, v in point.history.items()}
-    history.epoch = list(range(point.next_epoch))
+    history.epoch = point.epochs
     history.params = {"epochs": epochs}
     return history
 
@@ -159,7 +178,7 @@ def merged(point: ResumePoint | None, history):
     """The history of a resumed training, with the epochs trained before it in front."""
     if point is None:
         return history
-    history.epoch = [*range(point.next_epoch), *history.epoch]
+    history.epoch = [*point.epochs, *history.epoch]
     for key, earlier in point.history.items():
         history.history[key] = [*earlier, *history.history.get(key, [])]
     return history
@@ -199,10 +218,12 @@ class ResumableTrials:
         # callbacks, made per trial, and the fit: where a resumed trial takes up its state.
         self._callbacks = kwargs.get("callbacks", [])
         point = self.resume_point
+        self._first_epoch = point.first_epoch if point else kwargs.get("initial_epoch", 0)
+        best = best_checkpoint(self, trial.trial_id)
         if point is not None and point.stopped:  # it had ended; only its record was missing
+            repair_best_checkpoint(self._trial_folder, point, best)
             return finished_history(point, kwargs.get("epochs", 1))
         if point is not None:
-            best = best_checkpoint(self, trial.trial_id)
             restore = Restore(self._trial_folder, point, self._callbacks, best)
             kwargs = {**kwargs, "initial_epoch": point.next_epoch}
             kwargs["callbacks"] = [*self._callbacks, restore]
@@ -227,5 +248,6 @@ class ResumableTrials:
             stopped=bool(model.stop_training),
             pruned_at=self.pruned_at,
             run_id=self.tracking._run_id if getattr(self, "tracking", None) else None,
+            first_epoch=self._first_epoch,
         )
         save(self._trial_folder, model, point)

@@ -57,7 +57,7 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
         point = None
     if point is not None:
         tags = {"resumed_from_epoch": point.next_epoch, **({"crashes": died} if died else {})}
-        opened = t.tracker.resumed_trial_run(point.run_id, tags)
+        opened = t.resumed(point.run_id, tags)
     else:
         opened = t.run(trial.trial_id, params)
     # The interrupt, even disguised, reaches the run as such: KILLED, and run again.
@@ -86,11 +86,9 @@ def log_unrecorded_epochs(tracker, run_id: str, point: ResumePoint) -> None:
     """The epochs a resume point holds that its run did not record before the interruption
     (the point is saved before an epoch's metrics are handed over): each step once."""
     recorded = {step for step, _ in tracker.metric_history(run_id, OBJECTIVE)}
-    for epoch in range(point.next_epoch):
+    for epoch in point.epochs:
         if epoch not in recorded:
-            metrics = {k: v[epoch] for k, v in point.history.items() if k in EPOCH_METRICS}
-            metrics["epoch_time"] = point.epoch_times[epoch]
-            tracker.log_metrics(run_id, metrics, step=epoch)
+            tracker.log_metrics(run_id, point.at(epoch), step=epoch)
 
 
 def recorded_result(tracker, run_id: str) -> dict[str, float]:

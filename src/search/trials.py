@@ -49,6 +49,15 @@ class TrialTracking:
             with system_metrics(self.tracker, run_id, self.system_metrics):
                 yield run_id
 
+    @contextmanager
+    def resumed(self, run_id: str, tags: Mapping[str, Any]) -> Iterator[str]:
+        """An interrupted trial's run reopened by this process (its tuner id and host now)."""
+        with (
+            self.tracker.resumed_trial_run(run_id, {**self.tags, **tags}),
+            system_metrics(self.tracker, run_id, self.system_metrics),
+        ):
+            yield run_id
+
 
 class NaNLossError(kt.errors.FailedTrialError):
     """The loss became NaN: the same values would diverge again, so never retried."""

@@ -42,6 +42,7 @@ class Candidate:
     started: int  # the run's start time, last tie-breaker
     searched: list[str] = field(default_factory=list)  # what the trial's job varied
     best_epoch: int = 0  # the epoch (from 0) its checkpoint comes from
+    precision: str = "float32"  # what its layers computed in while it trained
     test_accuracy: float | None = None
 
 

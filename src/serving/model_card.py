@@ -46,8 +46,7 @@ def model_card(
         "class_names": list(dataset.class_names),
         "loss": winner.loss,
         "hyperparameters": winner.params,
-        # What the layers computed in while it trained (a job's `precision`; older: float32).
-        "trained_in": job["params"].get("precision", "float32"),
+        "trained_in": winner.precision,  # its layers' arithmetic while it trained
         "validation_accuracy": winner.val_accuracy,
         "validation_loss": winner.val_loss,
         # The champion's: the refit model's when there is one, else the searched model's.

@@ -41,8 +41,7 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             dataset.x_train.shape[1:],
             len(dataset.class_names),
             cfg.train.steps_per_execution,
-            # The winner's arithmetic (older trials recorded none: float32).
-            precision=job["params"].get("precision", "float32"),
+            precision=winner.precision,  # the winner's arithmetic
         )
         one_hot = winner.loss == "categorical"
         x = np.concatenate([dataset.x_train, dataset.x_val])

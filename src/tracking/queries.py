@@ -65,6 +65,8 @@ def finished_trials(
                 "best_epoch": int(metrics.get("best_epoch", 0)),
                 "val_loss": metrics.get("best_val_loss", metrics.get("val_loss", float("inf"))),
                 "started": run.info.start_time,
+                # What its layers computed in (trials recorded before it was: float32).
+                "precision": run.data.params.get("precision", "float32"),
             }
         )
     return trials
