@@ -1,8 +1,8 @@
 """`make bench`'s search arms: the CNN's seconds per epoch in float32 and bfloat16, and what
 pruning saves against the same search without it.
 
-  cnn-f32, cnn-bf16   one trial of sweep=cnn's network (two convolutions per block, batch 128,
-                      both cores) for 2 epochs on all training images; the trial's mean
+  cnn-f32, cnn-bf16   one trial of sweep=cnn's network (two convolutions per block, no batch
+                      norm, batch 128, both cores) for 2 epochs on all training images; the trial's mean
                       seconds per epoch (the first epoch traces the step)
   prune-none, prune-asha   the same random search of 12 trials x 6 epochs on 18,000 images,
                       without pruning and with ASHA: trial-epochs, wall time, best val_accuracy
@@ -21,6 +21,7 @@ CNN = [
     "search.blocks=2",
     "search.filters=32",
     "search.convs=2",
+    "search.batch_norm=false",
     "search.dropout=0.3",
     "search.dense_units=256",
     "search.batch_size=128",
