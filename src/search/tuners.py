@@ -22,6 +22,7 @@ from src.reporting.progress import JobProgress
 from src.runtime import signals, timings
 from src.search import kt_private, pruning, resume
 from src.search.hypermodel import SoftmaxHyperModel
+from src.search.resumable import ResumableTrials
 from src.search.trial_runs import EPOCH_METRICS, run_tracked_trial
 from src.search.trials import TrialTracking, checked, report_trial_ended, store_loss_is_fatal
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 kt_private.quiet()
 
 
-class TrackedTuner(resume.ResumableTrials):
+class TrackedTuner(ResumableTrials):
     """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run and keeps
     the job's progress file current."""
 
