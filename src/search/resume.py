@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -30,8 +29,6 @@ import keras
 
 from src.model import OBJECTIVE
 from src.runtime.files import write_atomically
-
-log = logging.getLogger(__name__)
 
 STATE_FILE = "resume.json"
 
