@@ -31,12 +31,12 @@ def mlflow_server(folder: Path, port: int):
         yield proc
 
 
-def sweep(tmp_path: Path, url: str, *overrides: str) -> list[str]:
+def sweep(tmp_path: Path, url: str, *overrides: str, epochs=EPOCHS, trials=1) -> list[str]:
     return [
         "src.sweep",
         "data.limit=3000",
-        f"train.epochs={EPOCHS}",
-        "tuner.max_trials=1",
+        f"train.epochs={epochs}",
+        f"tuner.max_trials={trials}",
         f"tracking.uri={url}",
         "tracking.experiment=outage",
         f"tuner.dir={tmp_path / 'tuner'}",
@@ -131,7 +131,8 @@ def test_a_server_restarted_mid_trial_loses_and_duplicates_nothing(tmp_path):
 def test_a_server_that_never_comes_back_ends_the_job_in_one_line_and_it_resumes(tmp_path):
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    args = sweep(tmp_path, url, "tracking.max_outage_seconds=3")
+    spill = tmp_path / "spill"
+    args = sweep(tmp_path, url, "tracking.max_outage_seconds=3", f"tracking.spill_dir={spill}")
     with mlflow_server(tmp_path, port):
         proc = subprocess.Popen(
             [sys.executable, "-m", *args],
@@ -143,19 +144,26 @@ def test_a_server_that_never_comes_back_ends_the_job_in_one_line_and_it_resumes(
         wait_until(lambda: trial_mid_training(url), timeout=300)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, out[-2000:] + err[-2000:]
-    # The one line, after the live progress lines (plain ones, as stderr is not a terminal).
+    # The one line, after the live progress lines (plain ones, as stderr is not a terminal),
+    # which said that records were waiting for the store.
     lines = [line for line in err.strip().splitlines() if not line.startswith("[progress]")]
     assert len(lines) == 1, err[-3000:]
     (line,) = lines
     assert line.startswith("error: tracking.uri: ") and "max_outage_seconds" in line, line
-    # Nothing was recorded as done that the store does not have: the same command, once the
-    # server is back, resumes the job and continues the trial in its run, each epoch once.
+    assert "records waiting for the store" in err
+    # The trial trained to its end meanwhile; what the store did not take waits on disk.
+    assert list(spill.glob("*/records.jsonl"))
+    # The same command, once the server is back, stores it (the trial's run FINISHED with
+    # each epoch once) and ends the job.
     with mlflow_server(tmp_path, port):
         again = run_cli(*args, timeout=300)
         assert again.returncode == 0, again.stderr[-3000:]
         (job,) = runs(url, "job")
         assert job.info.status == "FINISHED"
-        trials = runs(url, "trial")
-        (finished,) = trials
-        assert finished.info.status == "FINISHED" and "resumed_from_epoch" in finished.data.tags
+        (finished,) = runs(url, "trial")
+        assert finished.info.status == "FINISHED"
         assert epochs_stored(url, finished.info.run_id) == list(range(EPOCHS))
+        assert "model.keras" in {
+            a.path for a in mlflow_client(url).list_artifacts(finished.info.run_id)
+        }
+    assert not list(spill.iterdir())

@@ -76,6 +76,8 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
     for job in jobs:
         for name in ("confusion_matrix.png", "misclassified.png", "hyperparameters.png"):
             assert artifact(job, name).read_bytes()[:8] == PNG, name
+        # Every trial's curves on one picture of the job's, drawn once at its end.
+        assert artifact(job, "trial_curves.png").read_bytes()[:8] == PNG
         table = pd.read_csv(artifact(job, "trials.csv"))
         assert len(table) == 2 and "val_accuracy" in table.columns
         assert artifact(job, "summary.md").read_text().startswith("## ")
@@ -83,7 +85,10 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         assert "sparse vs categorical" in sweep_summary
         assert len(pd.read_csv(artifact(job, "sweep_trials.csv"))) == 4
     for trial in trials:
-        assert artifact(trial, "learning_curves.png").read_bytes()[:8] == PNG
+        # None of its own unless asked for (tracking.trial_plots): MLflow charts its metrics.
+        assert "learning_curves.png" not in {
+            a.path for a in client.list_artifacts(trial.info.run_id)
+        }
         assert {"best_val_accuracy", "mean_epoch_time"} <= set(trial.data.metrics)
 
     # The terminal's closing summary names both losses; not being a terminal, the progress
@@ -134,7 +139,9 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
         "search.learning_rate.adam=[0.001,0.003]",
         "search.hidden_units=[32,64]",
     )
-    result = run_sweep(tiny(f"tuner={tuner}", *extra), JobContext(sweep_id="t"))
+    # One of them draws each trial's own learning curves as well.
+    plots = ("tracking.trial_plots=true",) if tuner == "grid" else ()
+    result = run_sweep(tiny(f"tuner={tuner}", *extra, *plots), JobContext(sweep_id="t"))
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"
     # 2 x 2 = 4 combinations. Random and Bayesian (its first max(3 x dimensions, 3) trials are
@@ -148,6 +155,10 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
     assert jobs[0].data.tags["best_trial_id"] == result.best_trial_id
     if tuner == "hyperband":
         assert all(t.data.params["tuner/epochs"] == "2" for t in trials)
+    client = mlflow_client(store)
+    for trial in trials:
+        names = {a.path for a in client.list_artifacts(trial.info.run_id)}
+        assert ("learning_curves.png" in names) == bool(plots), names
 
 
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):

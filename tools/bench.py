@@ -25,9 +25,9 @@ per sweep. The main arms compare the headline, sparse vs categorical cross-entro
 
   plain-3x3, job-3x3  a single job of 3 trials x 3 epochs against the plain script, one loss
               (the job three times: the ratio uses the median)
-  server, outage      one trial of 80 epochs against a local `mlflow server`, the second with
-              the server stopped for 60 s after the first epoch: the difference is the
-              training the outage cost
+  server, outage      10 trials x 6 epochs against a local `mlflow server`, the second with
+              the server stopped 20 s in and started again 30 s later: the difference is what
+              the outage cost the search
   cnn-f32, cnn-bf16, prune-none, prune-asha   the CNN's precisions, pruning (bench_search.py)
 
 After the table: where a job's start-up time goes (job-3x3) and what a trial costs beside its
@@ -36,11 +36,11 @@ epochs (mem-20), from the jobs' timings.json.
     python -m tools.bench --hyperband   # only random, hyperband, mem-2 and mem-20 (~5 minutes)
     python -m tools.bench --search      # only the CNN's precisions and pruning (~5 minutes)
     python -m tools.bench --outage      # only the outage (~4 minutes)
+    python -m tools.bench --overhead    # only tracked vs untracked, 3 pairs (~4 minutes)
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shutil
@@ -49,46 +49,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.bench_args import arguments
 from tools.bench_arms import Result, plain, sweep
 from tools.bench_outage import outage_arms
-from tools.bench_report import breakdowns, per_trial, table
+from tools.bench_report import breakdowns, table
 from tools.bench_search import search_arms
 
 LOSSES = "loss=sparse,categorical"
-
-
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Benchmark the sweep against the plain script.")
-    parser.add_argument(
-        "--long",
-        action="store_true",
-        help="the default sweep's budget: 10 trials x 8 epochs per loss",
-    )
-    parser.add_argument("--trials", type=int, help="trials per loss (default 4; --long 10)")
-    parser.add_argument("--epochs", type=int, help="epochs per trial (default 5; --long 8)")
-    parser.add_argument("--limit", type=int, help="training images (default: all 60,000)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="main arms only (plain, sweep, untracked): a smoke test",
-    )
-    parser.add_argument(
-        "--hyperband",
-        action="store_true",
-        help="only random vs Hyperband and the per-trial cost (mem-2, mem-20)",
-    )
-    parser.add_argument(
-        "--outage", action="store_true", help="only the 60 s tracking-server outage (~4 minutes)"
-    )
-    parser.add_argument("--search", action="store_true", help="only the CNN and pruning arms")
-    parser.add_argument(
-        "--pairs",
-        type=int,
-        help="tracked and untracked sweeps, run alternately this many times each; the ratios "
-        "use their medians (default 5; --quick 1)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the arms' stores and logs")
-    return parser.parse_args(argv)
 
 
 def _pairs(
@@ -116,8 +83,19 @@ def _median(results: list[Result]) -> Result:
 
 
 def _main_checks(
-    a: Result, b: Result, c: Result, paired: float, cpu: float, limit: int | None
+    a: Result | None, b: Result, c: Result, paired: float, cpu: float, limit: int | None
 ) -> list[tuple]:
+    share = cpu / (os.cpu_count() or 1) / c.wall
+    overhead = [
+        ("(b)/(c) tracking overhead (medians)", b.wall / c.wall, "(info)", True),
+        ("(b)/(c) median of the pairs' ratios", paired, "(info)", True),
+        ("(b) tracking process CPU s (median)", cpu, "(info)", True),
+        # The target: steadier than the ratios, whose run-to-run spread on two busy cores is
+        # larger than 5%. On cores the jobs keep busy, about cpu / cores of wall time.
+        ("(b) that CPU / cores / (c) wall time", share, "<= 0.05", share <= 0.05),
+    ]
+    if a is None:  # --overhead: the tracked and untracked sweeps only
+        return overhead
     # "Equal" accuracy: within one standard error of a validation accuracy measured on the
     # validation images (10% of the training images); 4 images in 6,000 are noise, not a result.
     n_val = round((limit or 60000) * 0.1)
@@ -125,23 +103,9 @@ def _main_checks(
     print(f"standard error of a validation accuracy here: {se:.4f} ({n_val} images)")
     return [
         ("(a)/(b) plain / median sweep wall time", a.wall / b.wall, ">= 6", a.wall / b.wall >= 6),
-        (
-            "best val_accuracy sweep - plain",
-            b.best_val - a.best_val,
-            f">= -{se:.4f}",
-            b.best_val - a.best_val >= -se,
-        ),
-        (
-            "(b)/(c) tracking overhead (medians)",
-            b.wall / c.wall,
-            "<= 1.05",
-            b.wall / c.wall <= 1.05,
-        ),
-        ("(b)/(c) median of the pairs' ratios", paired, "(info)", True),
-        # Steadier than the ratios: on cores the jobs keep busy, about cpu / cores of wall.
-        ("(b) tracking process CPU s (median)", cpu, "(info)", True),
-        ("(b) that CPU / cores / (c) wall time", cpu / (os.cpu_count() or 1) / c.wall, "(info)",
-         True),
+        ("best val_accuracy sweep - plain", b.best_val - a.best_val, f">= -{se:.4f}",
+         b.best_val - a.best_val >= -se),
+        *overhead,
     ]  # fmt: skip
 
 
@@ -179,20 +143,17 @@ def _secondary_checks(arm, work: Path, base: list[str], a: Result, b: Result) ->
 
 
 def _outage_checks(arm, work: Path) -> list[tuple]:
-    """A 60 s tracking-server outage in the middle of a trial: the training it cost."""
-    overrides = ["loss=sparse", "tuner.max_trials=1", "train.epochs=80", "search.batch_size=32"]
+    """A tracking server stopped 20 s into a sweep of 10 trials x 6 epochs and started again
+    30 s later: what it cost the search, in wall time (the trials go on meanwhile)."""
+    overrides = ["loss=sparse", "tuner.max_trials=10", "train.epochs=6", "search.batch_size=32"]
     steady, down = outage_arms(work, overrides)
     arm(steady), arm(down)
-    # What training waited for the store: the trial's end waiting for its writes (epochs never
-    # wait). The wall times' difference is shown too, but this machine's speed drifts by more.
-    waited = sum(per_trial(work / "outage", "trial_flush"))
-    return [("s training waited in a 60 s outage", waited, "<= 5",
-             waited <= 5 and down.exit_code == 0),
-            ("outage - steady wall time (s)", down.wall - steady.wall, "(info)", True)]  # fmt: skip
+    return [("outage - steady wall time (s)", down.wall - steady.wall, "<= 12",
+             down.wall - steady.wall <= 12 and down.exit_code == 0)]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
+    args = arguments(argv)
     trials = args.trials or (10 if args.long else 4)
     epochs = args.epochs or (8 if args.long else 5)
     base = [f"tuner.max_trials={trials}", f"train.epochs={epochs}", "search.batch_size=32"]
@@ -221,13 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     full.append("search.batch_size=32")
     checks = []
     only = args.hyperband or args.outage or args.search
-    if not only:
+    if args.overhead:
+        b, c, paired, cpu = _pairs(arm, work, [*base, LOSSES], args.pairs or 3)
+        checks += _main_checks(None, b, c, paired, cpu, args.limit)
+    elif not only:
         a = arm(plain(work, trials, epochs, args.limit))
         pairs = args.pairs or (1 if args.quick else 5)
         b, c, paired, cpu = _pairs(arm, work, [*base, LOSSES], pairs)
         checks += _main_checks(a, b, c, paired, cpu, args.limit)
         if not args.quick:
             checks += _secondary_checks(arm, work, base, a, b)
+    only = only or args.overhead
     if not args.quick and (not only or args.hyperband):
         checks += _search_checks(arm, work, full, sub)
     if not args.quick and (not only or args.outage):

@@ -75,8 +75,15 @@ class TrackingConfig:
     enabled: bool = True
     # Writes by a background thread: training never waits for the store (false: it waits).
     asynchronous: bool = True
-    # An unreachable store is retried every second this long; then the job stops, resumable.
+    # Training goes on while the store is away; its records wait, on disk (spill_dir). The
+    # job's end waits this long for an unreachable store; then it stops, resumable.
     max_outage_seconds: float = 120.0
+    # Where records wait while the store is away (null: spill/ beside a SQLite store's
+    # database, else ./tracking-spill/<the server's address, hashed>).
+    spill_dir: str | None = None
+    # Each trial run's own learning-curves picture (MLflow's UI charts its metrics anyway; the
+    # job's run gets every trial's curves on one picture).
+    trial_plots: bool = False
     # MLflow's system metrics on trial runs, every MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL s.
     system_metrics: bool = False
 

@@ -65,7 +65,7 @@ def open_tracker(cfg: Config) -> Recorder:
 def tracking_settings(cfg: Config | DictConfig) -> list:
     """A job's `RemoteTracker` arguments: its store and how to write to it."""
     t = cfg.tracking
-    return [t.uri, t.experiment, t.asynchronous, t.max_outage_seconds]
+    return [t.uri, t.experiment, t.asynchronous, t.max_outage_seconds, t.spill_dir]
 
 
 def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:

@@ -98,9 +98,8 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
 
 
 def _read_data_meanwhile(cfg: Config) -> threading.Thread:
-    """Read the data set's files in a thread while TensorFlow is imported: decompressing
-    releases the GIL, so the two share both cores. An error is left for `prepare` to raise
-    (it reads again; what was read is cached)."""
+    """Read the data set's files in a thread while TensorFlow is imported (decompressing
+    releases the GIL). An error is left for `prepare` to raise (it reads again, from cache)."""
 
     def read() -> None:
         with contextlib.suppress(Exception):
@@ -179,6 +178,7 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
             cfg.tuner.max_crashes_per_trial,
             inputs=inputs[:2],  # a trial trains and validates; it tests nothing
             system_metrics=cfg.tracking.system_metrics,
+            trial_plots=cfg.tracking.trial_plots,
         )
     _recorded_epoch_seconds(tuner, attempts)  # of trials done before
     if context.output_dir is not None:
@@ -186,6 +186,7 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
         tuner.progress = JobProgress(
             context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
         )
+        tracker.on_waiting = tuner.progress.store_waiting  # told by it during an outage
     log.info(
         "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
         context.name,
@@ -199,17 +200,12 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
 
 
 def _log_result(name: str, result: JobResult, seconds: float) -> None:
+    r = result
     log.info(
         "%s: best trial %s val_accuracy %.4f, test_accuracy %.4f (%s); %d trials, "
         "%d failed, %.0f s",
-        name,
-        result.best_trial_id,
-        result.best_val_accuracy,
-        result.test_accuracy,
-        _describe(result.best_hyperparameters),
-        result.trials,
-        result.failed,
-        seconds,
+        *(name, r.best_trial_id, r.best_val_accuracy, r.test_accuracy),
+        *(_describe(r.best_hyperparameters), r.trials, r.failed, seconds),
     )
     for trial_id, reason in result.failures:
         log.info("%s: trial %s failed: %s", name, trial_id, reason)

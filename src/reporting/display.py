@@ -110,7 +110,7 @@ class Display:
 
     def _print_changed(self, states: list[dict], width: int, now: float) -> None:
         for s in states:
-            key = (s["trials_done"], s["finished"], s.get("repeat"))
+            key = (s["trials_done"], s["finished"], s.get("repeat"), bool(s.get("waiting")))
             due = now - self._last_line.get(s["job"], now) >= self.heartbeat
             if self._seen.get(s["job"]) != key or due:
                 self._seen[s["job"]], self._last_line[s["job"]] = key, now

@@ -9,6 +9,7 @@ jobs run in the entry process or in Hydra's joblib workers, whose own output wou
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class JobState:
     best: str = ""  # the best trial's hyperparameters, short
     finished: bool = False
     repeat: str = ""  # "repeat 2/5" once the search is over (study.repeats)
+    waiting: int = 0  # records the tracking store has not taken yet (it does not answer)
     updated: float = field(default_factory=time.time)
 
 
@@ -54,11 +56,18 @@ class JobProgress:
             trial_number=trials_done,
             epochs_before=trials_done * epochs,
         )
+        self._writing = threading.Lock()  # the training thread's, and the tracker's counts
         self._write()
 
     def _write(self) -> None:
-        self.state.updated = time.time()
-        write_atomically(self.path, json.dumps(asdict(self.state)))
+        with self._writing:
+            self.state.updated = time.time()
+            write_atomically(self.path, json.dumps(asdict(self.state)))
+
+    def store_waiting(self, records: int) -> None:
+        """How many records wait for a store that does not answer (0: all stored)."""
+        self.state.waiting = records
+        self._write()
 
     def trial_started(self, trial_id: str, number: int) -> None:
         self.state.trial, self.state.trial_number, self.state.epoch = trial_id, number, 0
@@ -112,4 +121,6 @@ def describe(state: dict, now: float | None = None) -> str:
     for word in ("pruned", "failed"):
         if state.get(f"trials_{word}"):
             line += f"  {state[f'trials_{word}']} {word}"
+    if state.get("waiting"):
+        line += f"  {state['waiting']} records waiting for the store"
     return line

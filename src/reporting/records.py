@@ -70,15 +70,40 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
     )
 
 
-def log_effects_picture(tracker: Tracker, run_id: str, rows: list[dict], space: Space | None):
-    """`val_accuracy` against each searched hyperparameter: drawn by the tracking process
-    while the job picks and scores its best model (the trials alone decide it)."""
+def log_search_pictures(
+    tracker: Tracker, run_id: str, rows: list[dict], space: Space | None, oracle, best: str, job
+) -> None:
+    """`val_accuracy` against each searched hyperparameter, and every trial's curves: drawn by
+    the tracking process while the job picks and scores its best model (the trials alone
+    decide it)."""
     effects = {
         "trials": [r for r in rows if r[OBJECTIVE] is not None],
         "searched": space.searched() if space else [],
         "log_scaled": space.log_scaled() if space else set(),
     }
     tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
+    log_curves_picture(tracker, run_id, oracle.trials.values(), best, job)
+
+
+def log_curves_picture(tracker: Tracker, run_id: str, trials, best_id: str, job: str) -> None:
+    """Every trial's validation curves on the job's run, from keras-tuner's record of each
+    epoch (every epoch reaches the oracle): drawn once, by the tracking process."""
+    curves = {}
+    for trial in trials:
+        if not trial.metrics.exists(OBJECTIVE):
+            continue  # failed before its first epoch
+        by_key = {
+            key: {o.step: float(o.mean()) for o in trial.metrics.get_history(key)}
+            for key in ("val_loss", OBJECTIVE)
+        }
+        epochs = sorted(by_key[OBJECTIVE].keys() & by_key["val_loss"].keys())
+        curves[trial.trial_id] = {
+            "epochs": epochs,
+            **{key: [values[e] for e in epochs] for key, values in by_key.items()},
+        }
+    title = f"{job}: {len(curves)} trials, validation per epoch (grey: the others)"
+    data = {"trials": curves, "best": best_id, "title": title.lstrip(": ")}
+    tracker.log_picture(run_id, "trial_curves", data, "trial_curves.png")
 
 
 def log_test_pictures(

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from src.data import Dataset
 from src.model import OBJECTIVE, scoring
-from src.reporting.records import log_best, log_effects_picture, log_job_files, log_test_pictures
+from src.reporting.records import (
+    log_best,
+    log_job_files,
+    log_search_pictures,
+    log_test_pictures,
+)
 from src.search import pruning
 from src.search.space import Space
 from src.tracking import Tracker
@@ -174,7 +179,7 @@ def record_best(
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best = _best_trial(tuner, len(failures))
     if run_id is not None:  # drawn by the tracking process while the job goes on
-        log_effects_picture(tracker, run_id, rows, space)
+        log_search_pictures(tracker, run_id, rows, space, tuner.oracle, best.trial_id, job)
     model = _best_model(tuner, best, tracker, run_id)
     labels = dataset.labels("test", cfg.loss.name == "categorical")
     test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)

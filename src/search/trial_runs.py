@@ -9,7 +9,7 @@ from collections.abc import Callable
 import keras_tuner as kt
 
 from src.model import OBJECTIVE
-from src.runtime import signals, timings
+from src.runtime import signals
 from src.search.resume import ResumePoint
 from src.search.trials import record_trial
 
@@ -52,6 +52,9 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
         return recorded_result(t.tracker, finished[-1].info.run_id)
     died = crashes(earlier)
     point = tuner.resume_point
+    if point is not None and point.run_id is not None:
+        # A trial started while the store was away wrote to a provisional id.
+        point.run_id = t.tracker.resolve(point.run_id)
     if (why := continued_run(earlier, point)) is not None:
         tuner.refuse_resume(trial, why)
         point = None
@@ -75,8 +78,6 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
         try:
             histories = train()
             record_trial(tuner, trial, run_id, histories[-1])
-            with timings.cost("trial_flush"):  # its records stored before it ends
-                t.tracker.flush()
         finally:
             t._run_id = None
     return histories

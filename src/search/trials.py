@@ -39,6 +39,8 @@ class TrialTracking:
     # MLflow dataset inputs (the training and validation splits) and system metrics, per trial.
     inputs: list = field(default_factory=list)
     system_metrics: bool = False
+    # Each trial's own learning-curves picture (the job's run has every trial's curves).
+    trial_plots: bool = False
     _run_id: str | None = field(default=None, repr=False)
 
     @contextmanager
@@ -122,13 +124,13 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
     if getattr(tuner, "pruned_at", None) is not None:
         tracker.set_tags(run_id, {"pruned": "true", "pruned_at_epoch": tuner.pruned_at})
     tracker.log_json(run_id, trial.hyperparameters.values, "hyperparameters.json")
-    curves = {
-        "history": history.history,
-        "epochs": history.epoch,
-        "title": f"trial {trial.trial_id}",
-    }
-    with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
-        tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.png")
+    if tuner.tracking.trial_plots:
+        curves = {"history": history.history, "epochs": history.epoch}
+        with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
+            tracker.log_picture(
+                run_id, "learning_curves", {**curves, "title": f"trial {trial.trial_id}"},
+                "learning_curves.png",
+            )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, timings.cost("model_save"):
         # The model its score belongs to: keras-tuner's best-epoch checkpoint, with the config
         # of the model just trained (building another costs 0.1 s a trial).

@@ -51,6 +51,7 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             cfg.tracking.experiment,
             cfg.tracking.asynchronous,
             cfg.tracking.max_outage_seconds,
+            cfg.tracking.spill_dir,
         )
         params = {**winner.params, "loss": winner.loss, "epochs": epochs, "seed": seed}
         params["train_images"] = len(x)

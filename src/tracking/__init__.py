@@ -16,10 +16,10 @@
 """
 
 from src.tracking.access import check_write_access
-from src.tracking.background import StoreUnavailable
 from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
+from src.tracking.outage import StoreUnavailable
 from src.tracking.provenance import git_state
 from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
 from src.tracking.registry import ModelVersion, register_champion

@@ -66,6 +66,7 @@ class NullTracker:
     enabled = False
     uri = None
     experiment_id = None
+    on_waiting = None
 
     @contextmanager
     def job_run(self, name, tags, params, resume_run_id=None) -> Iterator[None]:

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from src.tracking.background import StoreUnavailable
 from src.tracking.lineage import run_tags
+from src.tracking.outage import StoreUnavailable
 from src.tracking.store import ERROR_TAG, KILLED_BY_TAG, PARENT_TAG, RUN_KIND_TAG, _short_reason
 
 _ID_TAG = {"trial": "trial_id", "repeat": "seed"}  # tells runs of one kind apart under a job
@@ -32,8 +32,10 @@ class RunLifecycle:
     # --- runs ------------------------------------------------------------------------------
 
     @contextmanager
-    def _lifecycle(self, run_id: str) -> Iterator[str]:
-        """The run's status follows the block; it ends once all written to it is stored."""
+    def _lifecycle(self, run_id: str, wait: bool = True) -> Iterator[str]:
+        """The run's status follows the block. Its end is stored after everything written to
+        it; a job's run (`wait`) ends once that is stored, a trial's, a repeat's or a refit's
+        does not wait: the next one starts while the store catches up."""
         try:
             yield run_id
         except StoreUnavailable:
@@ -41,18 +43,21 @@ class RunLifecycle:
         except (KeyboardInterrupt, SystemExit):
             if not self.unavailable:
                 self.end_run(run_id, "KILLED", {KILLED_BY_TAG: "interrupt"})
-                self.flush()
+                if wait:
+                    self.flush(wait_outage=False)  # through an outage, on disk
             raise
         except BaseException as exc:
             if not self.unavailable:
                 # The whole traceback beside the run, the reason in a tag the run list shows.
                 self.log_text(run_id, traceback.format_exc(), "error.txt")
                 self.end_run(run_id, "FAILED", {ERROR_TAG: _short_reason(exc)})
-                self.flush()
+                if wait:
+                    self.flush(wait_outage=False)
             raise
         else:
             self.end_run(run_id, "FINISHED")
-            self.flush()
+            if wait:
+                self.flush()
 
     @contextmanager
     def job_run(
@@ -90,8 +95,8 @@ class RunLifecycle:
     ) -> Iterator[str]:
         """A run nested under `parent_run_id`, tagged with its kind (`run_kind`)."""
         tags = {**run_tags(tags), PARENT_TAG: parent_run_id, RUN_KIND_TAG: kind}
-        run_id = self._create_run(name, tags)
-        with self._lifecycle(run_id):
+        run_id = self._create_run(name, tags, provisional=True)
+        with self._lifecycle(run_id, wait=False):
             self.log_params(run_id, params)
             yield run_id
 
@@ -111,7 +116,7 @@ class RunLifecycle:
         """An interrupted trial's run reopened, to continue where its training stopped: RUNNING
         again, tagged `tags`, without its last ending's tags; its status follows the block."""
         self._mark_running(run_id)
-        with self._lifecycle(run_id):
+        with self._lifecycle(run_id, wait=False):
             self._delete_tags(run_id, (KILLED_BY_TAG, ERROR_TAG))
             self.set_tags(run_id, tags)
             yield run_id

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,8 @@ from typing import Any
 from src import errors
 from src.runtime import timings
 from src.runtime.ahead import ADDRESS_ENV, KEY_ENV
-from src.tracking.background import StoreUnavailable
 from src.tracking.lifecycle import RunLifecycle
+from src.tracking.outage import StoreUnavailable
 
 # The `Tracker`'s operations made there as they are: the first ones are sent without waiting
 # for the answer (when asynchronous), the others wait for it.
@@ -45,7 +45,9 @@ _ONE_WAY = (
     "log_picture",
 )
 _ASKED = ("flush", "find_job_run", "child_runs", "download", "metric_history", "_mark_running")
-_ASKED += ("_delete_tags",)
+_ASKED += ("_delete_tags", "resolve")
+# The answer number of what the tracking process tells unasked: how many records wait.
+WAITING = -1
 
 
 class RemoteError(Exception):
@@ -61,8 +63,11 @@ class RemoteTracker(RunLifecycle):
         experiment: str,
         asynchronous: bool = True,
         max_outage_seconds: float = 120.0,
+        spill_dir: str | None = None,
     ):
         self.uri = uri
+        self.waiting = 0  # records the store has not taken yet, as last told
+        self.on_waiting: Callable[[int], None] | None = None
         self._asynchronous = asynchronous
         self._process: subprocess.Popen | None = None
         self._conn: Connection | None = None
@@ -76,7 +81,7 @@ class RemoteTracker(RunLifecycle):
         self._experiment_id: str | None = None
         # Connecting (the command's tracking process may still be starting) and reading the
         # answers happen in a thread: the job goes on; its first store call waits if need be.
-        settings = (uri, experiment, asynchronous, max_outage_seconds)
+        settings = (uri, experiment, asynchronous, max_outage_seconds, spill_dir)
         threading.Thread(
             target=self._connect_and_read, args=(settings,), name="tracking-answers", daemon=True
         ).start()
@@ -138,9 +143,9 @@ class RemoteTracker(RunLifecycle):
     def _ask(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._send(name, args, kwargs, wait=True)
 
-    def _create_run(self, name: str, tags: Mapping[str, str]) -> str:
+    def _create_run(self, name: str, tags: Mapping[str, str], provisional: bool = False) -> str:
         with timings.cost("run_creation"):
-            return self._ask("_create_run", name, tags)
+            return self._ask("_create_run", name, tags, provisional=provisional)
 
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
         """Answered once the file is staged there: the caller may then delete its copy."""
@@ -148,7 +153,7 @@ class RemoteTracker(RunLifecycle):
 
     @property
     def unavailable(self) -> bool:
-        return self._ended or isinstance(self._error, StoreUnavailable) or self._ask("unavailable")
+        return self._ended or isinstance(self._error, StoreUnavailable)
 
     def _send(self, name: str, args: tuple, kwargs: dict, wait: bool) -> Any:
         self._connected.wait()
@@ -187,12 +192,21 @@ class RemoteTracker(RunLifecycle):
                     self._ended = True
                     self._cond.notify_all()
                 return
+            if seq == WAITING:
+                self._told_waiting(payload)
+                continue
             with self._cond:
                 if seq in self._waiting:
                     self._answers[seq] = (ok, payload)
                 elif not ok and self._error is None:
                     self._error = _error(*payload)
                 self._cond.notify_all()
+
+    def _told_waiting(self, count: int) -> None:
+        self.waiting = count
+        if self.on_waiting is not None:
+            with contextlib.suppress(Exception):
+                self.on_waiting(count)
 
 
 def _error(kind: str, message: str) -> BaseException:

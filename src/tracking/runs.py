@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from src.tracking.creation import RunCreation
 from src.tracking.lifecycle import RunLifecycle
 from src.tracking.store import (
     PARENT_TAG,
@@ -20,7 +21,7 @@ from src.tracking.store import (
 from src.tracking.writes import RunWrites
 
 
-class Tracker(RunLifecycle, RunWrites):
+class Tracker(RunLifecycle, RunCreation, RunWrites):
     """An MLflow client bound to one store and one experiment. Its writes (RunWrites) go
     through a background thread unless `asynchronous` is false; reads wait for them first."""
 
@@ -30,6 +31,7 @@ class Tracker(RunLifecycle, RunWrites):
         experiment: str,
         asynchronous: bool = True,
         max_outage_seconds: float = 120.0,
+        spill_dir: str | None = None,
     ):
         from mlflow.tracking import MlflowClient
 
@@ -38,7 +40,8 @@ class Tracker(RunLifecycle, RunWrites):
         logging.getLogger("alembic").setLevel(logging.WARNING)
         self.uri = uri
         http_retries_off(uri)  # an outage is retried here, at a steady pace
-        self._start_writes(asynchronous, max_outage_seconds)
+        self._start_writes(asynchronous, max_outage_seconds, spill_dir)
+        self._start_creations()
         path = sqlite_path(uri)
         if path is not None:
             path.resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,7 @@ class Tracker(RunLifecycle, RunWrites):
             self.client = MlflowClient(tracking_uri=uri)
             self._call(self.client.search_experiments, max_results=1)
             self.experiment_id = self._call(experiment_id, self.client, experiment, uri)
+        self._deliver_spilled()  # before anything of this process's is written or read
 
     def find_job_run(self, search_key: str, running: bool = False) -> str | None:
         """The most recent job run recorded for this search key (RUNNING only: `running`)."""
@@ -64,23 +68,21 @@ class Tracker(RunLifecycle, RunWrites):
 
     def download(self, run_id: str, path: str, folder: Path) -> Path:
         """One artifact of a run, downloaded into `folder`."""
-        self.flush()
+        run_id = self._resolved(run_id)
         return Path(self._call(self.client.download_artifacts, run_id, path, str(folder)))
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
-        self.flush()
-        history = self._call(self.client.get_metric_history, run_id, key)
+        history = self._call(self.client.get_metric_history, self._resolved(run_id), key)
         return [(m.step, m.value) for m in history]
 
     def _mark_running(self, run_id: str) -> None:
-        self._call(self.client.update_run, run_id, status="RUNNING")
+        self._call(self.client.update_run, self._resolved(run_id), status="RUNNING")
 
     def _delete_tags(self, run_id: str, keys: tuple[str, ...]) -> None:
         """Delete those of `keys` the run has (after everything written to it is stored)."""
-        self.flush()
-        run = self._call(self.client.get_run, run_id)
+        run = self._call(self.client.get_run, self._resolved(run_id))
         for key in run.data.tags.keys() & set(keys):
-            self._call(self.client.delete_tag, run_id, key)
+            self._call(self.client.delete_tag, run.info.run_id, key)
 
     # --- reading back --------------------------------------------------------------------------
 

@@ -74,11 +74,11 @@ class Trackers:
             return self._open[args]
 
     def flush(self) -> None:
-        from src.tracking.background import StoreUnavailable
+        from src.tracking.outage import StoreUnavailable
 
         for tracker in list(self._open.values()):
             try:
-                tracker.flush()
+                tracker.flush(wait_outage=False)  # an outage: its records wait on disk
             except StoreUnavailable:
                 pass  # the job was told, and stopped resumable
             except Exception as exc:
@@ -86,8 +86,17 @@ class Trackers:
 
 
 def serve(conn: Connection, trackers: Trackers) -> None:
-    """Answer one job's messages, in order, until it closes its end."""
-    tracker, failure = None, None
+    """Answer one job's messages, in order, until it closes its end. While the store does not
+    answer, the job is also told how many of its records wait (`WAITING`)."""
+    from src.tracking.remote import WAITING
+
+    tracker, failure, unwatch = None, None, None
+    sending = threading.Lock()  # answers, and counts told from the writer's thread
+
+    def send(message: tuple) -> None:
+        with sending, contextlib.suppress(OSError):  # the job is gone: go on storing
+            conn.send(message)
+
     while True:
         try:
             seq, name, args, kwargs = conn.recv()
@@ -100,6 +109,7 @@ def serve(conn: Connection, trackers: Trackers) -> None:
                 except BaseException as exc:
                     failure = exc
                     raise
+                unwatch = tracker.watch(lambda n: send((WAITING, True, n)))
                 result = None
             elif tracker is None:
                 raise failure or RuntimeError("the tracker was not opened")
@@ -109,8 +119,9 @@ def serve(conn: Connection, trackers: Trackers) -> None:
             answer = (seq, True, result)
         except Exception as exc:
             answer = (seq, False, (type(exc).__name__, str(exc)))
-        with contextlib.suppress(OSError):  # the job is gone: go on storing what it sent
-            conn.send(answer)
+        send(answer)
+    if unwatch is not None:
+        unwatch()
     conn.close()
 
 

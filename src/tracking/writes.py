@@ -1,10 +1,13 @@
-"""What a `Tracker` writes to its runs: params, tags, metrics, artifacts, run ends.
+"""What a `Tracker` writes to its runs: params, tags, metrics, artifacts, run creations and ends.
 
-With `tracking.asynchronous` (the default) every write is handed to a `BackgroundWriter` and
-training goes on; `flush` waits until the store has them all (a run's end flushes, so a run is
-FINISHED only once everything logged to it is in the store). Without it, each write is made
-before the call returns. Either way a write is retried while the store is unreachable, for at
-most `tracking.max_outage_seconds` (src/tracking/background.py).
+With `tracking.asynchronous` (the default) every write is a record (`[op, args]`, plain data)
+handed to a `BackgroundWriter` (src/tracking/background.py), and training goes on, also while
+the store is away. `flush` waits until the store has them all. A run's end is stored after
+everything written to it before, so a run is FINISHED in the store only once all of its
+records are. Without `asynchronous`, each write is made before the call returns, retried while
+the store is unreachable for at most `tracking.max_outage_seconds`.
+
+Run creations: src/tracking/creation.py.
 """
 
 from __future__ import annotations
@@ -14,22 +17,25 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from src.runtime import timings
-from src.tracking.background import BackgroundWriter, Outage
+from src.tracking.background import BackgroundWriter
+from src.tracking.journal import UPLOAD, orphans, spill_folder
+from src.tracking.outage import Outage
 from src.tracking.store import _as_param, _str_dict
 
 T = TypeVar("T")
 
-# Set at creation, unique per run: a retried creation looks for it before creating again.
-CREATION_TAG = "creation_id"
 # matplotlib's caches are not made for threads: a tracking process draws for one job at a time.
 _DRAWING = threading.Lock()
+
+
+def now() -> int:
+    """Milliseconds since the epoch, as MLflow's timestamps."""
+    return int(time.time() * 1000)
 
 
 class RunWrites:
@@ -40,88 +46,106 @@ class RunWrites:
     experiment_id: str
     _writer: BackgroundWriter | None = None
 
-    def _start_writes(self, asynchronous: bool, max_outage_seconds: float) -> None:
+    def _start_writes(
+        self, asynchronous: bool, max_outage_seconds: float, spill_dir: str | None = None
+    ) -> None:
         self._outage = Outage(self.uri, max_outage_seconds)
-        self._writer = BackgroundWriter(self._outage) if asynchronous else None
+        self._spill = spill_folder(self.uri, spill_dir)
+        self._writer = (
+            BackgroundWriter(self._outage, self._perform, self._spill) if asynchronous else None
+        )
         self._staging: Path | None = None
+
+    def _deliver_spilled(self) -> None:
+        """What earlier processes on this store could not store (src/tracking/journal.py)."""
+        writer = self._writer or BackgroundWriter(self._outage, self._perform, self._spill)
+        for journal in orphans(self._spill):
+            writer.deliver(journal)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call made now, retried through an outage."""
         return self._outage.call(fn, *args, **kwargs)
 
-    def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def _write(self, op: str, *args: Any) -> None:
+        record = [op, list(args)]
         if self._writer is None:
-            self._call(fn, *args, **kwargs)
+            self._call(self._perform, record)
         else:
-            self._writer.submit(fn, *args, **kwargs)
+            self._writer.submit(record)
 
-    def flush(self) -> None:
-        """Wait until everything written so far is in the store."""
+    def _perform(self, record: list) -> None:
+        op, args = record
+        getattr(self, f"_op_{op}")(*args)
+
+    def flush(self, wait_outage: bool = True) -> None:
+        """Wait until everything written so far is in the store (see BackgroundWriter.flush)."""
         if self._writer is not None:
-            self._writer.flush()
+            self._writer.flush(wait_outage)
 
     @property
     def unavailable(self) -> bool:
-        """The store was given up on after a long outage: nothing more can be written."""
-        return self._writer is not None and self._writer.failed
+        """Kept for callers of an earlier version: records are never refused for an outage."""
+        return False
 
-    def _create_run(self, name: str, tags: Mapping[str, str]) -> str:
-        """A new run, created now. Its `creation_id` tag lets a creation retried after a lost
-        answer find the run the store did create, rather than make a second one."""
-        key = uuid.uuid4().hex
-        tags = {**tags, CREATION_TAG: key}
-        tried = False
+    @property
+    def waiting(self) -> int:
+        """Records handed over and not yet in the store."""
+        return self._writer.waiting if self._writer is not None else 0
 
-        def create() -> str:
-            nonlocal tried
-            if tried:
-                found = self.client.search_runs(
-                    [self.experiment_id], f"tags.{CREATION_TAG} = '{key}'", max_results=1
-                )
-                if found:
-                    return found[0].info.run_id
-            tried = True
-            run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
-            return run.info.run_id
+    def watch(self, told: Callable[[int], None]) -> Callable[[], None]:
+        """See BackgroundWriter.watch."""
+        return self._writer.watch(told) if self._writer is not None else lambda: None
 
-        with timings.cost("run_creation"):
-            return self._call(create)
+    def _real(self, run_id: str) -> str: ...  # src/tracking/creation.py
+
+    # --- runs -----------------------------------------------------------------------------------
 
     def end_run(self, run_id: str, status: str, tags: Mapping[str, str] | None = None) -> None:
         if tags:
             self.set_tags(run_id, tags)
-        self._write(self.client.set_terminated, run_id, status=status)
+        self._write("end", run_id, status, now())
+
+    def _op_end(self, run_id: str, status: str, end_time: int) -> None:
+        self.client.set_terminated(self._real(run_id), status=status, end_time=end_time)
+
+    # --- what runs hold -------------------------------------------------------------------------
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, _as_param(v)) for k, v in params.items()]
+        items = [[k, _as_param(v)] for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
-            self._write(self.client.log_batch, run_id, params=items[i : i + 100], synchronous=True)
+            self._write("batch", run_id, [], items[i : i + 100], [])
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
-
-        batch = [RunTag(k, v) for k, v in _str_dict(tags).items()]
-        self._write(self.client.log_batch, run_id, tags=batch, synchronous=True)
+        self._write("batch", run_id, [], [], [list(kv) for kv in _str_dict(tags).items()])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Several metrics at one step in one write (NaN/inf are kept). The timestamp is taken
         now, so a retried write is recognised by the store instead of duplicated."""
-        from mlflow.entities import Metric
+        at = now()
+        self._write("batch", run_id, [[k, float(v), at, step] for k, v in metrics.items()], [], [])
 
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
-        self._write(self.client.log_batch, run_id, metrics=batch, synchronous=True)
+    def _op_batch(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        self.client.log_batch(
+            self._real(run_id),
+            metrics=[Metric(*m) for m in metrics],
+            params=[Param(*p) for p in params],
+            tags=[RunTag(*t) for t in tags],
+            synchronous=True,
+        )
 
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
         """Upload a file. In the background, a link to it is kept until it is uploaded, so the
         caller may delete its own copy at once."""
         if self._writer is None:
-            self._call(self.client.log_artifact, run_id, str(path), artifact_path)
+            self._call(self.client.log_artifact, self._real(run_id), str(path), artifact_path)
             return
-        staged = self._stage(Path(path))
-        self._write(self._upload_staged, run_id, staged, artifact_path)
+        self._write(UPLOAD, run_id, str(self._stage(Path(path))), artifact_path)
+
+    def _op_upload(self, run_id: str, staged: str, artifact_path: str | None) -> None:
+        self.client.log_artifact(self._real(run_id), staged, artifact_path)
+        shutil.rmtree(Path(staged).parent, ignore_errors=True)
 
     def log_picture(
         self, run_id: str, picture: str, data: Mapping[str, Any], file_name: str
@@ -139,15 +163,24 @@ class RunWrites:
 
     def log_inputs(self, run_id: str, inputs: list[dict]) -> None:
         """Dataset inputs (src/tracking/lineage.py `dataset_inputs`)."""
+        self._write("inputs", run_id, inputs)
+
+    def _op_inputs(self, run_id: str, inputs: list[dict]) -> None:
         from src.tracking.lineage import as_entities
 
-        self._write(self.client.log_inputs, run_id, datasets=as_entities(inputs))
+        self.client.log_inputs(self._real(run_id), datasets=as_entities(inputs))
 
     def log_json(self, run_id: str, obj: Any, artifact_file: str) -> None:
-        self._write(self.client.log_dict, run_id, obj, artifact_file)
+        self._write("dict", run_id, obj, artifact_file)
+
+    def _op_dict(self, run_id: str, obj: Any, artifact_file: str) -> None:
+        self.client.log_dict(self._real(run_id), obj, artifact_file)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        self._write(self.client.log_text, run_id, text, artifact_file)
+        self._write("text", run_id, text, artifact_file)
+
+    def _op_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(self._real(run_id), text, artifact_file)
 
     def _stage(self, path: Path) -> Path:
         if self._staging is None:
@@ -160,7 +193,3 @@ class RunWrites:
         except OSError:
             shutil.copyfile(path, staged)
         return staged
-
-    def _upload_staged(self, run_id: str, staged: Path, artifact_path: str | None) -> None:
-        self.client.log_artifact(run_id, str(staged), artifact_path)
-        shutil.rmtree(staged.parent, ignore_errors=True)
