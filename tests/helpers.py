@@ -154,3 +154,10 @@ def self_signed_certificate(folder: Path) -> tuple[str, str]:
         )
     )
     return str(cert_path), str(key_path)
+
+
+def svg_picture(path) -> bool:
+    """Whether `path` is one of the pictures runs get: an SVG whose text is text (searchable,
+    selectable), not glyphs drawn as paths."""
+    text = Path(path).read_text()
+    return text.startswith("<?xml") and "<svg" in text and "<text" in text

@@ -22,6 +22,7 @@ from helpers import (
     mlflow_client,
     run_cli,
     self_signed_certificate,
+    svg_picture,
 )
 
 from src.runtime import processes
@@ -116,8 +117,8 @@ def check_through_server(url: str, experiment: str, max_trials: int, tmp_path: P
     for trial in trials:
         path = client.download_artifacts(trial.info.run_id, "model.keras", str(tmp_path))
         assert Path(path).stat().st_size > 10_000
-    png = client.download_artifacts(jobs[0].info.run_id, "confusion_matrix.png", str(tmp_path))
-    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    picture = client.download_artifacts(jobs[0].info.run_id, "confusion_matrix.svg", str(tmp_path))
+    assert svg_picture(picture)
     return {t.data.tags["tuner_id"] for t in trials}
 
 

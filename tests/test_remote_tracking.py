@@ -151,7 +151,7 @@ def test_the_tracking_process_imports_mlflow_without_pandas_and_still_stores(tmp
         tracker.log_metrics(run_id, {{"val_accuracy": 0.5}}, step=0)
         curves = {{"history": {{k: [0.5, 0.6] for k in ("loss", "accuracy", "val_loss",
                    "val_accuracy")}}, "epochs": [0, 1]}}
-        tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.png")
+        tracker.log_picture(run_id, "learning_curves", curves, "learning_curves.svg")
         tracker.end_run(run_id, "FINISHED")
         tracker.flush()
         import pandas
@@ -159,4 +159,4 @@ def test_the_tracking_process_imports_mlflow_without_pandas_and_still_stores(tmp
     """)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["False", "True", "0.5", "pandas"]
-    assert any(tmp_path.rglob("learning_curves.png"))
+    assert any(tmp_path.rglob("learning_curves.svg"))

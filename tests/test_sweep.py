@@ -9,7 +9,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import all_runs, job_and_trial_runs, mlflow_client, run_cli, run_tiny_headline
+from helpers import (
+    all_runs,
+    job_and_trial_runs,
+    mlflow_client,
+    run_cli,
+    run_tiny_headline,
+    svg_picture,
+)
 
 from src import api, data
 from src.errors import TrackingError, UserError
@@ -74,10 +81,10 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         return Path(client.download_artifacts(run.info.run_id, name, str(tmp_path)))
 
     for job in jobs:
-        for name in ("confusion_matrix.png", "misclassified.png", "hyperparameters.png"):
-            assert artifact(job, name).read_bytes()[:8] == PNG, name
+        for name in ("confusion_matrix.svg", "misclassified.svg", "hyperparameters.svg"):
+            assert svg_picture(artifact(job, name)), name
         # Every trial's curves on one picture of the job's, drawn once at its end.
-        assert artifact(job, "trial_curves.png").read_bytes()[:8] == PNG
+        assert svg_picture(artifact(job, "trial_curves.svg"))
         table = pd.read_csv(artifact(job, "trials.csv"))
         assert len(table) == 2 and "val_accuracy" in table.columns
         assert artifact(job, "summary.md").read_text().startswith("## ")
@@ -86,7 +93,7 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         assert len(pd.read_csv(artifact(job, "sweep_trials.csv"))) == 4
     for trial in trials:
         # None of its own unless asked for (tracking.trial_plots): MLflow charts its metrics.
-        assert "learning_curves.png" not in {
+        assert "learning_curves.svg" not in {
             a.path for a in client.list_artifacts(trial.info.run_id)
         }
         assert {"best_val_accuracy", "mean_epoch_time"} <= set(trial.data.metrics)
@@ -158,7 +165,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
     client = mlflow_client(store)
     for trial in trials:
         names = {a.path for a in client.list_artifacts(trial.info.run_id)}
-        assert ("learning_curves.png" in names) == bool(plots), names
+        assert ("learning_curves.svg" in names) == bool(plots), names
 
 
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):

@@ -152,13 +152,13 @@ def main(argv: list[str] | None = None) -> None:
             best = jobs[-1].data.tags["best_trial_run_id"]
             path = args.out / "mlflow_run.png"
             screenshot_run(url, experiment.experiment_id, best, path, system_metrics=False)
-        for name in ("confusion_matrix.png", "hyperparameters.png"):
+        for name in ("confusion_matrix.svg", "hyperparameters.svg"):
             shutil.copyfile(
                 client.download_artifacts(jobs[-1].info.run_id, name, tmp), args.out / name
             )
     print(
-        f"wrote {args.out}/mlflow_ui.png, mlflow_run.png, confusion_matrix.png and "
-        "hyperparameters.png "
+        f"wrote {args.out}/mlflow_ui.png, mlflow_run.png, confusion_matrix.svg and "
+        "hyperparameters.svg "
         f"from sweep {sweep}"
     )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from src.model import OBJECTIVE
-from src.reporting.curves import learning_curves, trial_curves  # noqa: F401 - PICTURES
+from src.reporting.curves import learning_curves, save, trial_curves  # noqa: F401 - PICTURES
 
 # What a tracker may be asked to draw from plain data (src/tracking/writes.py `log_picture`).
 PICTURES = (
@@ -50,8 +50,7 @@ def confusion_matrix(
     ax.set_ylabel("true")
     accuracy = float(np.trace(counts)) / max(int(counts.sum()), 1)
     ax.set_title(f"{title}test accuracy {accuracy:.4f}")
-    fig.savefig(path)
-    return path
+    return save(fig, path)
 
 
 def misclassified(
@@ -85,8 +84,7 @@ def misclassified(
     ax.imshow(tiles, cmap="gray_r", aspect="auto")
     ax.axis("off")
     fig.suptitle(f"misclassified test images (true → predicted): first {len(wrong)}")
-    fig.savefig(path)
-    return path
+    return save(fig, path)
 
 
 def _colour_by(trials: Sequence[Mapping], names: Sequence[str]) -> str | None:
@@ -144,8 +142,7 @@ def hyperparameter_effects(
         ax.grid(alpha=0.3)
     if hue:
         axes[0][-1].legend(title=hue, fontsize=8)
-    fig.savefig(path)
-    return path
+    return save(fig, path)
 
 
 def repeats(
@@ -180,5 +177,4 @@ def repeats(
         ax.grid(alpha=0.3)
     fig.suptitle(title or f"{len(seeds)} seeds per job: mean and 95% interval")
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save(fig, path)

@@ -81,7 +81,7 @@ def log_search_pictures(
         "searched": space.searched() if space else [],
         "log_scaled": space.log_scaled() if space else set(),
     }
-    tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.png")
+    tracker.log_picture(run_id, "hyperparameter_effects", effects, "hyperparameters.svg")
     log_curves_picture(tracker, run_id, oracle.trials.values(), best, job)
 
 
@@ -103,7 +103,7 @@ def log_curves_picture(tracker: Tracker, run_id: str, trials, best_id: str, job:
         }
     title = f"{job}: {len(curves)} trials, validation per epoch (grey: the others)"
     data = {"trials": curves, "best": best_id, "title": title.lstrip(": ")}
-    tracker.log_picture(run_id, "trial_curves", data, "trial_curves.png")
+    tracker.log_picture(run_id, "trial_curves", data, "trial_curves.svg")
 
 
 def log_test_pictures(
@@ -114,11 +114,11 @@ def log_test_pictures(
     names, y_true = list(dataset.class_names), dataset.y_test
     title = f"{job}: "
     confusion = {"y_true": y_true, "y_pred": predicted, "class_names": names, "title": title}
-    tracker.log_picture(run_id, "confusion_matrix", confusion, "confusion_matrix.png")
+    tracker.log_picture(run_id, "confusion_matrix", confusion, "confusion_matrix.svg")
     wrong = np.flatnonzero(y_true != predicted)[: plots.MISCLASSIFIED]  # only the images drawn
     shown = {"images": dataset.x_test[wrong], "y_true": y_true[wrong], "y_pred": predicted[wrong]}
     tracker.log_picture(
-        run_id, "misclassified", {**shown, "class_names": names}, "misclassified.png"
+        run_id, "misclassified", {**shown, "class_names": names}, "misclassified.svg"
     )
 
 

@@ -1,6 +1,6 @@
 """The study's part of a sweep's closing summary, when its jobs have repeats (study.repeats):
 per job the repeats' mean, standard deviation and 95% interval; the paired differences between
-jobs; the verdict's sentences last. With it go `repeats.png` (each job's metrics per seed) and
+jobs; the verdict's sentences last. With it go `repeats.svg` (each job's metrics per seed) and
 `sweep_repeats.csv` (one row per job and seed), logged on every job run with the summary.
 """
 
@@ -98,7 +98,7 @@ def verdict_text(results: list[JobResult]) -> str | None:
 
 
 def files(results: list[JobResult], folder: Path) -> list[Path]:
-    """`repeats.png` and `sweep_repeats.csv` in `folder` (none when no job has repeats)."""
+    """`repeats.svg` and `sweep_repeats.csv` in `folder` (none when no job has repeats)."""
     import pandas as pd
 
     study = verdict.study_of(results)
@@ -106,7 +106,7 @@ def files(results: list[JobResult], folder: Path) -> list[Path]:
         return []
     names = {q: name for q, (name, _) in QUANTITIES.items()}
     picture = plots.repeats(
-        study.labels, [job.repeats for job in study.jobs], names, folder / "repeats.png"
+        study.labels, [job.repeats for job in study.jobs], names, folder / "repeats.svg"
     )
     rows = [
         {"job": job.job, "label": label, **asdict(r)}

@@ -2,7 +2,7 @@
 against categorical side by side, and, when the jobs have repeats (study.repeats), the study's
 statistics ending with its verdict (src/reporting/study.py). The summary goes to the terminal
 and, as `sweep_summary.md` with all trials in `sweep_trials.csv` (and the repeats'
-`repeats.png` and `sweep_repeats.csv`), onto every job's MLflow run, the verdict as its
+`repeats.svg` and `sweep_repeats.csv`), onto every job's MLflow run, the verdict as its
 `verdict` tag.
 """
 

@@ -12,6 +12,7 @@ from src.model import OBJECTIVE
 from src.runtime import signals
 from src.search.resume import ResumePoint
 from src.search.trials import record_trial
+from src.tracking import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
         return recorded_result(t.tracker, finished[-1].info.run_id)
     died = crashes(earlier)
     point = tuner.resume_point
-    if point is not None and point.run_id is not None:
+    if point is not None and str(point.run_id).startswith(PENDING):
         # A trial started while the store was away wrote to a provisional id.
         point.run_id = t.tracker.resolve(point.run_id)
     if (why := continued_run(earlier, point)) is not None:

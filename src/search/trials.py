@@ -129,7 +129,7 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
             tracker.log_picture(
                 run_id, "learning_curves", {**curves, "title": f"trial {trial.trial_id}"},
-                "learning_curves.png",
+                "learning_curves.svg",
             )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, timings.cost("model_save"):
         # The model its score belongs to: keras-tuner's best-epoch checkpoint, with the config

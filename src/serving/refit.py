@@ -67,7 +67,8 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
             model = as_float32(model)  # saved and served in float32, whatever it trained in
             model.save(Path(tmp) / "model.keras")
             tracker.log_file(run_id, Path(tmp) / "model.keras")
-        return model, run_id
+        tracker.flush()  # the refit is registered from its stored run: its id, its model
+        return model, tracker.resolve(run_id) or run_id
 
 
 def _arguments(winner, model_name: str):

@@ -16,6 +16,7 @@
 """
 
 from src.tracking.access import check_write_access
+from src.tracking.creation import PENDING
 from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
@@ -39,6 +40,7 @@ __all__ = [
     "ERROR_TAG",
     "KILLED_BY_TAG",
     "PARENT_TAG",
+    "PENDING",
     "RUN_KIND_TAG",
     "ModelVersion",
     "NullTracker",

@@ -1,11 +1,15 @@
-"""Records waiting for the tracking store, on disk: what a tracker spills while the store is
-away, so that nothing handed over is lost if the job or its tracking process is killed.
+"""Records on their way to the tracking store, on disk: every record a tracker's background
+writer is handed is written here first, so that nothing handed over is lost if the job or its
+tracking process is killed, however long the store is away.
 
 A journal is a folder under the store's spill folder: `records.jsonl` (one record a line, in
 the order they were handed over), `cursor` (the byte offset of the first record not yet
-stored), `files/` (the artifacts its upload records name) and `lock`, held by the process that
-writes and delivers it. A journal whose lock is free belongs to a process that ended: the next
-tracker opened on the same store delivers it (`orphans`), before anything of its own.
+stored), `files/` (the artifacts its upload records name, linked or copied there) and `lock`,
+held by the process that writes and delivers it. A journal whose lock is free belongs to a
+process that ended: the next tracker opened on the same store delivers it (`orphans`), before
+anything of its own; one whose process is ending (`finishing`) is waited for. The folder is
+removed once everything in it is stored. Written without fsync: a killed process's writes are
+in the kernel's cache; a power cut may lose the last ones.
 
 Records are `[op, args]` lists of plain JSON values (src/tracking/writes.py performs them); a
 line cut short by a kill is the last one and is skipped. Delivering a record twice is harmless
@@ -21,11 +25,13 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-UPLOAD = "upload"  # the op whose second argument is a file to move into the journal
+UPLOAD = "upload"  # the op whose second argument is a file to keep in the journal
+_FINISHING = "finishing"  # a file: the journal's process is ending
 
 
 def spill_folder(uri: str, configured: str | None = None) -> Path:
@@ -63,19 +69,24 @@ class Journal:
         return cls(folder, _locked(folder))
 
     def append(self, record: list) -> None:
-        """Write `record` to disk (an upload's file moved into the journal first)."""
+        """Write `record` to disk (an upload's file linked into the journal first: its
+        caller may delete its own copy at once)."""
         op, args = record
         if op == UPLOAD:
-            staged = Path(args[1])
-            kept = self.folder / "files" / uuid.uuid4().hex / staged.name
+            source = Path(args[1])
+            kept = self.folder / "files" / uuid.uuid4().hex / source.name
             kept.parent.mkdir()
-            shutil.move(staged, kept)
-            shutil.rmtree(staged.parent, ignore_errors=True)
+            try:
+                os.link(source, kept)  # no copy: the upload reads the same bytes
+            except OSError:
+                shutil.copyfile(source, kept)
             record = [op, [args[0], str(kept), *args[2:]]]
         self._out.write(json.dumps(record).encode() + b"\n")
         self._out.flush()
-        os.fsync(self._out.fileno())
         self.unread += 1
+
+    def mark_finishing(self) -> None:
+        (self.folder / _FINISHING).touch()
 
     def peek(self) -> list | None:
         """The first record not yet stored (None: none)."""
@@ -124,16 +135,25 @@ def _locked(folder: Path, block: bool = True) -> int:
     return fd
 
 
-def orphans(root: Path) -> Iterator[Journal]:
-    """The journals under `root` that no living process holds, oldest first, each locked."""
+def orphans(root: Path, wait: float) -> Iterator[Journal]:
+    """The journals under `root` that no living process holds, oldest first, each locked;
+    one whose process is ending is waited for (at most `wait` seconds)."""
     if not root.is_dir():
         return
     folders = [f for f in root.iterdir() if (f / "records.jsonl").is_file()]
     for folder in sorted(folders, key=lambda f: f.stat().st_mtime):
-        try:
-            fd = _locked(folder, block=False)
-        except OSError:
-            continue  # its process is alive, and delivers it
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fd = _locked(folder, block=False)
+                break
+            except OSError:
+                if not (folder / _FINISHING).exists() or time.monotonic() > deadline:
+                    fd = None  # its process is alive, and delivers it
+                    break
+                time.sleep(0.1)
+        if fd is None:
+            continue
         if not (folder / "records.jsonl").is_file():
             os.close(fd)  # delivered and removed meanwhile
             continue

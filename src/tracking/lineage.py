@@ -11,8 +11,8 @@ import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from src.config import ROOT
 from src.tracking.provenance import git_state
 from src.tracking.store import _str_dict
 
@@ -20,6 +20,9 @@ from src.tracking.store import _str_dict
 CONTEXT_TAG = "mlflow.data.context"
 # Where a run's code is, as MLflow's Source column shows it (a module, never a machine path).
 ENTRY_POINT = "src/sweep.py"
+# The project's folder (as src/config/schema.py's ROOT; not imported: the tracking process
+# imports nothing of the config).
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @functools.lru_cache(maxsize=4)

@@ -73,16 +73,10 @@ class Trackers:
                     self.first_opened.set()
             return self._open[args]
 
-    def flush(self) -> None:
-        from src.tracking.outage import StoreUnavailable
-
+    def finish(self) -> None:
+        """Store what each tracker was given (what an outage holds up waits on disk)."""
         for tracker in list(self._open.values()):
-            try:
-                tracker.flush(wait_outage=False)  # an outage: its records wait on disk
-            except StoreUnavailable:
-                pass  # the job was told, and stopped resumable
-            except Exception as exc:
-                log.warning("not stored: %s", str(exc)[:300])
+            tracker.finish()
 
 
 def serve(conn: Connection, trackers: Trackers) -> None:
@@ -166,7 +160,7 @@ def _import_ahead(store_opened: threading.Event) -> None:
         with _IMPORTING, contextlib.suppress(Exception), hidden("pandas"):
             importlib.import_module("mlflow.tracking")  # a failure shows when it is used
         store_opened.wait(10)
-        for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+        for module in ("matplotlib.figure", "matplotlib.backends.backend_svg"):
             with contextlib.suppress(Exception):
                 importlib.import_module(module)
 
@@ -188,7 +182,7 @@ def main() -> None:
         stop()
     else:
         serve(Connection(int(sys.argv[1])), trackers)
-    trackers.flush()
+    trackers.finish()
     # All is stored (SQLite committed, the server answered): the interpreter's teardown of MLflow
     # and SQLAlchemy would only keep the job waiting (0.8 s at a job's end).
     logging.shutdown()

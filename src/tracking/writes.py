@@ -12,12 +12,11 @@ Run creations: src/tracking/creation.py.
 
 from __future__ import annotations
 
-import os
+import logging
 import shutil
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +25,8 @@ from src.tracking.background import BackgroundWriter
 from src.tracking.journal import UPLOAD, orphans, spill_folder
 from src.tracking.outage import Outage
 from src.tracking.store import _as_param, _str_dict
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -51,15 +52,16 @@ class RunWrites:
     ) -> None:
         self._outage = Outage(self.uri, max_outage_seconds)
         self._spill = spill_folder(self.uri, spill_dir)
-        self._writer = (
-            BackgroundWriter(self._outage, self._perform, self._spill) if asynchronous else None
-        )
-        self._staging: Path | None = None
+        self._writer = BackgroundWriter(*self._writing()) if asynchronous else None
+
+    def _writing(self) -> tuple:
+        probe = lambda: self.client.search_experiments(max_results=1)  # noqa: E731
+        return self._outage, self._perform, self._spill, probe
 
     def _deliver_spilled(self) -> None:
         """What earlier processes on this store could not store (src/tracking/journal.py)."""
-        writer = self._writer or BackgroundWriter(self._outage, self._perform, self._spill)
-        for journal in orphans(self._spill):
+        writer = self._writer or BackgroundWriter(*self._writing())
+        for journal in orphans(self._spill, wait=self._outage.max_seconds):
             writer.deliver(journal)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -81,6 +83,19 @@ class RunWrites:
         """Wait until everything written so far is in the store (see BackgroundWriter.flush)."""
         if self._writer is not None:
             self._writer.flush(wait_outage)
+
+    def finish(self) -> None:
+        """This process ends: what is stored leaves the journal; what is not waits there for
+        the next tracker on this store (which waits for this process to end first)."""
+        if self._writer is None:
+            return
+        self._writer.finishing()
+        try:
+            self._writer.flush(wait_outage=False)
+        except Exception as exc:  # refused for good; the job was told
+            log.warning("not stored: %s", str(exc)[:300])
+        finally:
+            self._writer.close()
 
     @property
     def unavailable(self) -> bool:
@@ -136,16 +151,16 @@ class RunWrites:
         )
 
     def log_file(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
-        """Upload a file. In the background, a link to it is kept until it is uploaded, so the
-        caller may delete its own copy at once."""
+        """Upload a file. In the background, a link to it is kept in the journal until it is
+        uploaded, so the caller may delete its own copy at once."""
         if self._writer is None:
             self._call(self.client.log_artifact, self._real(run_id), str(path), artifact_path)
             return
-        self._write(UPLOAD, run_id, str(self._stage(Path(path))), artifact_path)
+        self._write(UPLOAD, run_id, str(path), artifact_path)
 
-    def _op_upload(self, run_id: str, staged: str, artifact_path: str | None) -> None:
-        self.client.log_artifact(self._real(run_id), staged, artifact_path)
-        shutil.rmtree(Path(staged).parent, ignore_errors=True)
+    def _op_upload(self, run_id: str, kept: str, artifact_path: str | None) -> None:
+        self.client.log_artifact(self._real(run_id), kept, artifact_path)
+        shutil.rmtree(Path(kept).parent, ignore_errors=True)
 
     def log_picture(
         self, run_id: str, picture: str, data: Mapping[str, Any], file_name: str
@@ -181,15 +196,3 @@ class RunWrites:
 
     def _op_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self.client.log_text(self._real(run_id), text, artifact_file)
-
-    def _stage(self, path: Path) -> Path:
-        if self._staging is None:
-            self._staging = Path(tempfile.mkdtemp(prefix="mlflow-staging-"))
-            weakref.finalize(self, shutil.rmtree, self._staging, True)
-        folder = Path(tempfile.mkdtemp(dir=self._staging))
-        staged = folder / path.name
-        try:
-            os.link(path, staged)  # no copy: the upload reads the same bytes
-        except OSError:
-            shutil.copyfile(path, staged)
-        return staged
