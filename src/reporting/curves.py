@@ -1,6 +1,6 @@
-"""Learning curves: every trial's of a job on one picture, drawn once at the job's end, and a
-single trial's (`tracking.trial_plots=true`). MLflow's UI charts each run's per-epoch metrics
-already; the job's picture shows its trials side by side, pruned ones where they stopped."""
+"""A single trial's learning curves (`tracking.trial_plots=true`), drawn with matplotlib. MLflow's
+UI charts each run's per-epoch metrics already, and the job's run has every trial's curves on
+one picture (src/reporting/charts.py `trial_curves`)."""
 
 from __future__ import annotations
 
@@ -12,42 +12,12 @@ import numpy as np
 
 
 def save(fig, path: Path) -> Path:
-    """`fig` written to `path`, in the format its suffix names; SVG's text kept as text. The
-    pictures runs get are SVG: lighter to draw than PNG (0.28 s against 0.43 s for a job's
-    four, measured), and MLflow's UI shows them as it shows PNGs (checked in Chromium)."""
+    """`fig` written to `path`, in the format its suffix names; SVG's text kept as text."""
     from matplotlib import rc_context
 
     with rc_context({"svg.fonttype": "none"}):
         fig.savefig(path)
     return path
-
-
-def trial_curves(
-    trials: Mapping[str, Mapping[str, Sequence[float]]], best: str, path: Path, title: str = ""
-) -> Path:
-    """`val_loss` and `val_accuracy` per epoch of each trial (`{trial_id: {"epochs": [...],
-    "val_loss": [...], "val_accuracy": [...]}}`), the `best` one in colour, named."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(8, 3.4), dpi=80)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.82, wspace=0.25)
-    for ax, metric in zip(fig.subplots(1, 2), ("val_loss", "val_accuracy"), strict=True):
-        for trial_id, curve in trials.items():
-            x = [e + 1 for e in curve["epochs"]]  # "after epoch 1" reads better than step 0
-            if trial_id == best:
-                ax.plot(x, curve[metric], "o-", color="C1", lw=2, ms=4, zorder=3,
-                        label=f"trial {trial_id} (best)")  # fmt: skip
-            else:
-                ax.plot(x, curve[metric], "-", color="0.6", lw=1, alpha=0.8)
-        ax.set_title(metric)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        if best in trials:
-            ax.legend(fontsize=8)
-    fig.suptitle(title or f"{len(trials)} trials: validation per epoch (grey: the others)")
-    return save(fig, path)
 
 
 def learning_curves(

@@ -150,19 +150,15 @@ def listen(path: str, trackers: Trackers) -> Callable[[], None]:
 
 
 def _import_ahead(store_opened: threading.Event) -> None:
-    """MLflow, then, once the first store is open (what a job waits for), what the pictures are
-    drawn with (src/reporting/plots.py), which a job needs only at its first trial's end. MLflow
-    without pandas, which it imports for data frame datasets when installed and does without
-    otherwise (0.27 s of 0.9 s, measured): this process only writes runs."""
-    # The collector paused until both are imported, the first store's opening included.
+    """MLflow, imported while the jobs start. Without pandas, which it imports for data frame
+    datasets when installed and does without otherwise (0.27 s of 0.9 s, measured): this
+    process only writes runs. (Its pictures need no matplotlib: src/reporting/charts.py.)"""
+    # The collector paused until it is imported, the first store's opening included.
     with collection_paused():
         # Hidden for every thread: a store opened meanwhile waits (`_IMPORTING`).
         with _IMPORTING, contextlib.suppress(Exception), hidden("pandas"):
             importlib.import_module("mlflow.tracking")  # a failure shows when it is used
         store_opened.wait(10)
-        for module in ("matplotlib.figure", "matplotlib.backends.backend_svg"):
-            with contextlib.suppress(Exception):
-                importlib.import_module(module)
 
 
 def main() -> None:
