@@ -79,6 +79,8 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
         try:
             histories = train()
             record_trial(tuner, trial, run_id, histories[-1])
+            if t.live_attempts:  # a distributed worker: the chief may read the trial's model
+                t.tracker.flush()  # from its run as soon as the oracle hears it ended
         finally:
             t._run_id = None
     return histories
