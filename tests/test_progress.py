@@ -89,3 +89,61 @@ def test_off_is_quiet(tmp_path):
     assert display._thread is None  # nothing runs to draw
     display.stop()
     assert out.getvalue() == ""
+
+
+def _state(**changes) -> dict:
+    """A job 100 s in, 10 trial-epochs trained (10 s each): 12 trials x 10 epochs planned."""
+    now = 1000.0
+    state = {"started": now - 100, "epochs_run": 10, "max_trials": 12, "epochs": 10,
+             "trials_done": 2, "trial_epochs": 3, "ended_here": 0, "epochs_ended_here": 0}  # fmt: skip
+    return {**state, **changes}
+
+
+def test_time_left_counts_the_trials_left_as_long_as_those_that_ended():
+    # As planned: the trial in progress has 7 epochs left, 9 trials 10 each: 97 x 10 s.
+    assert progress.time_left(_state(), 1000.0) == (970.0, False)
+    # Early stopping or pruning ended the 2 trials after 3 epochs each: the others will be
+    # about as short.
+    shorter = _state(ended_here=2, epochs_ended_here=6, trial_epochs=1)
+    assert progress.time_left(shorter, 1000.0) == ((2 + 9 * 3) * 10.0, False)
+
+
+def test_time_left_under_a_budget_is_bounded_by_it():
+    """No trial starts after tuner.max_minutes: what is left is the budget's rest and the trial
+    then in progress, whichever end comes first, and the line says "budget"."""
+    for now in (1000.0, 1030.0, 1100.0, 1300.0):
+        state = _state(deadline=1060.0)
+        seconds, budget = progress.time_left(state, now)
+        per_epoch = (now - state["started"]) / state["epochs_run"]
+        assert budget and seconds <= max(1060.0 - now, 0) + 7 * per_epoch
+        assert "left (budget)" in progress.describe(
+            {**state, "trial_number": 3, "epoch": 3, "finished": False, "best_val_accuracy": None},
+            now,
+        )
+    # A budget that ends after the trials do does not decide.
+    assert progress.time_left(_state(deadline=10_000.0), 1000.0) == (970.0, False)
+
+
+def test_hyperband_plan_is_the_trials_its_oracle_runs(tmp_path):
+    """keras-tuner's Hyperband runs its own number of trials: its plan (the progress line's
+    trials and trial-epochs) is what the oracle then creates, each from its initial epoch."""
+    import keras
+    import keras_tuner as kt
+
+    from src.search import kt_private
+
+    def build(hp):
+        hp.Float("x", 0.0, 1.0)
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+    tuner = kt.Hyperband(build, objective="val_accuracy", max_epochs=9, factor=3,
+                         directory=tmp_path, seed=1)  # fmt: skip
+    oracle, trials, epochs = tuner.oracle, 0, 0
+    while (trial := oracle.create_trial("t")).status == "RUNNING":
+        values = trial.hyperparameters.values
+        trials, epochs = trials + 1, epochs + values["tuner/epochs"] - values["tuner/initial_epoch"]
+        oracle.update_trial(trial.trial_id, {"val_accuracy": values["x"]})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert kt_private.hyperband_plan(oracle) == (trials, epochs)
+    assert trials > 9  # several brackets: not one per epoch

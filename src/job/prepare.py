@@ -111,6 +111,8 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     gc.freeze()
     if cfg.tuner.max_minutes is not None:
         tuner.deadline = time.monotonic() + 60 * cfg.tuner.max_minutes
+        if getattr(tuner, "progress", None) is not None:
+            tuner.progress.budget(time.time() + 60 * cfg.tuner.max_minutes)
     try:
         with signals.interrupt_wins():  # disguised, e.g. in create_trial: KILLED, not FAILED
             tuner.search(**training_data(cfg, dataset), callbacks=callbacks(cfg))

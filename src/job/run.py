@@ -26,7 +26,7 @@ from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, open_tracker, prepare, search
 from src.job.worker import run_worker
 from src.runtime import timings
-from src.search import distributed, local_workers, state
+from src.search import distributed, kt_private, local_workers, state
 from src.tracking import Recorder, dataset_inputs, git_state, log_dataset
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
@@ -183,8 +183,9 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
     _recorded_epoch_seconds(tuner, attempts)  # of trials done before
     if context.output_dir is not None:
         done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+        plan = kt_private.hyperband_plan(tuner.oracle) if cfg.tuner.name == "hyperband" else None
         tuner.progress = JobProgress(
-            context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done
+            context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done, plan
         )
         tracker.on_waiting = tuner.progress.store_waiting  # told by it during an outage
     log.info(

@@ -38,6 +38,16 @@ class JobState:
     finished: bool = False
     repeat: str = ""  # "repeat 2/5" once the search is over (study.repeats)
     waiting: int = 0  # records the tracking store has not taken yet (it does not answer)
+    # What the search will run in all (Hyperband's own plan; else max_trials x epochs), and its
+    # time budget's end (tuner.max_minutes, as time.time(): no trial starts after it).
+    planned_trials: int = 0
+    planned_epochs: int = 0
+    deadline: float | None = None
+    # Trials ended by this run of the job and the epochs they trained (early stopping and
+    # pruning make a trial shorter than planned), and the epochs of the trial in progress.
+    ended_here: int = 0
+    epochs_ended_here: int = 0
+    trial_epochs: int = 0
     updated: float = field(default_factory=time.time)
 
 
@@ -45,9 +55,18 @@ class JobProgress:
     """The job's side: keeps `progress.json` current (written atomically, a few times a trial)."""
 
     def __init__(
-        self, folder: str | Path, job: str, max_trials: int, epochs: int, trials_done: int = 0
+        self,
+        folder: str | Path,
+        job: str,
+        max_trials: int,
+        epochs: int,
+        trials_done: int = 0,
+        plan: tuple[int, int] | None = None,
     ):
+        """`plan`: (trials, trial-epochs) of a tuner that sizes its own search (Hyperband);
+        `max_trials` still caps its trials."""
         self.path = Path(folder) / PROGRESS_FILE
+        trials, trial_epochs = plan or (max_trials, max_trials * epochs)
         self.state = JobState(
             job,
             max_trials,
@@ -55,6 +74,8 @@ class JobProgress:
             trials_done=trials_done,
             trial_number=trials_done,
             epochs_before=trials_done * epochs,
+            planned_trials=min(trials, max_trials),
+            planned_epochs=round(trial_epochs * min(trials, max_trials) / max(trials, 1)),
         )
         self._writing = threading.Lock()  # the training thread's, and the tracker's counts
         self._write()
@@ -71,17 +92,26 @@ class JobProgress:
 
     def trial_started(self, trial_id: str, number: int) -> None:
         self.state.trial, self.state.trial_number, self.state.epoch = trial_id, number, 0
+        self.state.trial_epochs = 0
         self._write()
 
     def epoch_ended(self, epoch: int) -> None:
         self.state.epoch = epoch + 1
         self.state.epochs_run += 1
+        self.state.trial_epochs += 1
+        self._write()
+
+    def budget(self, deadline: float) -> None:
+        """The search's time budget ends at `deadline` (time.time())."""
+        self.state.deadline = deadline
         self._write()
 
     def trial_ended(
         self, failed: bool, best_val_accuracy: float | None, best: str, pruned: bool = False
     ) -> None:
         self.state.trials_done += 1
+        self.state.ended_here += 1
+        self.state.epochs_ended_here += self.state.trial_epochs
         self.state.trials_failed += failed
         self.state.trials_pruned += pruned
         if best_val_accuracy is not None:
@@ -102,20 +132,45 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def time_left(state: dict, now: float) -> tuple[float, bool] | None:
+    """Seconds left and whether the time budget decides them (None: no epoch timed yet).
+    Seconds per trial-epoch so far, times the trial-epochs left: the trial in progress and the
+    trials not started, each as long as the trials this run ended (early stopping and pruning
+    shorten them) or as planned; under `tuner.max_minutes`, the budget's end plus the trial
+    then in progress, if that comes first."""
+    run = state["epochs_run"]
+    if not run:
+        return None
+    per_epoch = (now - state["started"]) / run
+    trials = state.get("planned_trials") or state["max_trials"]
+    planned = state.get("planned_epochs") or state["max_trials"] * state["epochs"]
+    ended = state.get("ended_here", 0)
+    per_trial = state.get("epochs_ended_here", 0) / ended if ended else planned / trials
+    current = max(per_trial - state.get("trial_epochs", 0), 0)
+    not_started = max(trials - state["trials_done"] - 1, 0)
+    seconds = (current + not_started * per_trial) * per_epoch
+    deadline = state.get("deadline")
+    if deadline is not None:
+        budget = max(deadline - now, 0) + current * per_epoch
+        if budget < seconds:
+            return budget, True
+    return seconds, False
+
+
 def describe(state: dict, now: float | None = None) -> str:
     """One line: trial i of N, epoch, elapsed, estimated time left, best so far."""
     now = now or time.time()
     elapsed = now - state["started"]
-    line = state.get("repeat") or f"trial {state['trial_number']:>2}/{state['max_trials']}"
+    trials = state.get("planned_trials") or state["max_trials"]
+    line = state.get("repeat") or f"trial {state['trial_number']:>2}/{trials}"
     if not state["finished"]:
         line += f"  epoch {state['epoch']}/{state['epochs']}"
     line += f"  {_clock(elapsed)}"
-    run = state["epochs_run"]
-    left = state["max_trials"] * state["epochs"] - state["epochs_before"] - run
+    left = time_left(state, now)
     if state["finished"]:
         line += "  done"
-    elif run and not state.get("repeat"):  # s per trial-epoch so far x trial-epochs left
-        line += f"  ~{_clock(elapsed / run * max(left, 0))} left"
+    elif left is not None and not state.get("repeat"):
+        line += f"  ~{_clock(left[0])} left" + (" (budget)" if left[1] else "")
     if state["best_val_accuracy"] is not None:
         line += f"  best val_accuracy {state['best_val_accuracy']:.4f} ({state['best']})"
     for word in ("pruned", "failed"):

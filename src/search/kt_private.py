@@ -90,3 +90,18 @@ def best_checkpoint(tuner, trial_id: str) -> str:
     """Where keras-tuner's `SaveBestEpoch` keeps a trial's best epoch (`_get_checkpoint_fname`):
     a trial's model file is made from it, and a resumed trial must not lose it."""
     return tuner._get_checkpoint_fname(trial_id)
+
+
+def hyperband_plan(oracle) -> tuple[int, int]:
+    """(trials, trial-epochs) a Hyperband oracle runs in all: in each of its iterations, bracket
+    b runs rounds r = 0..b of `_get_size(b, r)` trials, each trained from the previous round's
+    epochs to `_get_epochs(b, r)`. keras-tuner has no public way to ask (its `max_trials` does
+    not say it): the progress line's time left needs it."""
+    trials = epochs = 0
+    for b in range(oracle._get_num_brackets()):
+        for r in range(oracle._get_num_rounds(b)):
+            size = oracle._get_size(b, r)
+            start = oracle._get_epochs(b, r - 1) if r else 0
+            trials, epochs = trials + size, epochs + size * (oracle._get_epochs(b, r) - start)
+    iterations = oracle.hyperband_iterations
+    return trials * iterations, epochs * iterations
