@@ -68,7 +68,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 ui: setup
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --port 5000
+	$(PY) -m src.ui
 
 # The best trial of the default store -> Model Registry (alias champion) + exports/.
 export: setup

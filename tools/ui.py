@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from src.runtime.processes import free_port, running
+from src.tracking.addresses import LOCAL_UI, experiment_address
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,13 +67,19 @@ def _close_assistant(page) -> None:
 
 
 def screenshot_runs(
-    url: str, experiment_id: str, jobs: list[str], path: Path, timeout_ms: int = 60_000
+    url: str,
+    experiment_id: str,
+    jobs: list[str],
+    path: Path,
+    timeout_ms: int = 60_000,
+    address: str | None = None,
 ) -> tuple[list[str], str]:
-    """Open the experiment's runs, expand each job run to show its trial runs, save a
-    screenshot; returns the nested trial runs the page shows and the whole table's text (its
-    Dataset and Source columns included)."""
+    """Open the experiment's runs (at `address`, one a command printed, else the runs page),
+    in a fresh browser profile as a newcomer's; expand each job run to show its trial runs,
+    save a screenshot; returns the nested trial runs the page shows and the whole table's text
+    (its Dataset and Source columns included)."""
     with _page(timeout_ms) as page:
-        page.goto(f"{url}/#/experiments/{experiment_id}/runs")
+        page.goto(address or f"{url}/#/experiments/{experiment_id}/runs")
         page.get_by_text(jobs[0], exact=False).first.wait_for()
         _close_assistant(page)
         for job in jobs:
@@ -83,6 +90,25 @@ def screenshot_runs(
         table = "\n".join(page.locator("[role=row]").all_inner_texts())
         page.screenshot(path=str(path))
         return [text for text in trials if text.strip()], table
+
+
+def page_text(address: str, expect: str, timeout_ms: int = 60_000) -> str:
+    """The text of the page at `address` in a fresh browser profile, once `expect` shows."""
+    with _page(timeout_ms) as page:
+        page.goto(address)
+        page.get_by_text(expect, exact=False).first.wait_for()
+        return page.locator("body").inner_text()
+
+
+def runs_at(address: str, first: str, path: Path, timeout_ms: int = 60_000) -> str:
+    """The runs table `address` shows in a fresh browser profile, once run `first` is in it
+    (its text; a screenshot saved to `path`)."""
+    with _page(timeout_ms) as page:
+        page.goto(address)
+        page.get_by_text(first, exact=False).first.wait_for()
+        _close_assistant(page)
+        page.screenshot(path=str(path))
+        return "\n".join(page.locator("[role=row]").all_inner_texts())
 
 
 def screenshot_run(
@@ -143,11 +169,14 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         with mlflow_ui(args.tracking_uri, Path(tmp) / "ui.log") as url:
-            screenshot_runs(
+            screenshot_runs(  # from the address `make ui` prints, as a newcomer starts
                 url,
                 experiment.experiment_id,
                 sorted(job.info.run_name for job in jobs),
                 args.out / "mlflow_ui.png",
+                address=experiment_address(args.tracking_uri, experiment.experiment_id).replace(
+                    LOCAL_UI, url
+                ),
             )
             best = jobs[-1].data.tags["best_trial_run_id"]
             path = args.out / "mlflow_run.png"

@@ -9,6 +9,7 @@ and, as `sweep_summary.md` with all trials in `sweep_trials.csv` (and the repeat
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -102,11 +103,21 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
         return 0
     text = summary_markdown(outcomes)
     print("\n" + text, file=file, flush=True)
-    _store(outcomes, text)
+    for uri, experiment_id in _store(outcomes, text).items():
+        print(f"\nThis sweep's runs: {_sweep_address(uri, experiment_id)}", file=file, flush=True)
     return sum(not o.finished for o in outcomes)
 
 
-def _store(outcomes: list[JobOutcome], text: str) -> None:
+def _sweep_address(uri: str, experiment_id: str) -> str:
+    """The MLflow UI's address of this sweep's job runs (the entry process set its id)."""
+    from src.tracking.addresses import sweep_address, where_to_look
+
+    # SWEEP_ID: src/job/context.py's SWEEP_ID_ENV, set by the entry process for its jobs.
+    address = sweep_address(uri, experiment_id, os.environ.get("SWEEP_ID", ""))
+    return where_to_look(uri, address)
+
+
+def _store(outcomes: list[JobOutcome], text: str) -> dict[str, str]:
     """The summary's files (and a study's verdict tag) on every finished job's run, through the
     command's tracking process: neither the entry process nor a job imports MLflow."""
     from src.tracking.shared import log_to_runs
@@ -119,7 +130,7 @@ def _store(outcomes: list[JobOutcome], text: str) -> None:
         runs.setdefault(tuple(o.tracking), []).append(o.result.run_id)
         rows += [{"job": o.job, "loss": o.result.loss, **row} for row in o.result.rows]
     if not runs:
-        return
+        return {}
     finished = [o.result for o in outcomes if o.finished]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -134,8 +145,10 @@ def _store(outcomes: list[JobOutcome], text: str) -> None:
             verdict = study.verdict_text(finished)
             if verdict:
                 tags["verdict"] = verdict[:_TAG_LIMIT]
-        for settings, run_ids in runs.items():
-            log_to_runs(settings, run_ids, files, tags)
+        return {
+            settings[0]: log_to_runs(settings, run_ids, files, tags)
+            for settings, run_ids in runs.items()
+        }
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

@@ -139,9 +139,11 @@ def run_export(cfg) -> tracking.ModelVersion:
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
+    address = tracking.model_address(cfg.tracking.uri, version.name, version.version)
     print(
         f"\nchampion: models:/{version.name}@{version.alias} (version {version.version}"
-        f"{', already registered' if not version.created else ''}); files in {out}"
+        f"{', already registered' if not version.created else ''}); files in {out}\n"
+        f"in the model registry: {tracking.where_to_look(cfg.tracking.uri, address)}"
     )
     return version
 

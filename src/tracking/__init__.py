@@ -16,13 +16,26 @@
 """
 
 from src.tracking.access import check_write_access
+from src.tracking.addresses import (
+    LOCAL_UI,
+    experiment_address,
+    model_address,
+    ui_base,
+    where_to_look,
+)
 from src.tracking.creation import PENDING
 from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
 from src.tracking.disabled import NullTracker, Recorder
 from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
 from src.tracking.outage import StoreUnavailable
 from src.tracking.provenance import git_state
-from src.tracking.queries import download_artifact, finished_refit, finished_trials, job_of
+from src.tracking.queries import (
+    download_artifact,
+    experiment_id_of,
+    finished_refit,
+    finished_trials,
+    job_of,
+)
 from src.tracking.registry import ModelVersion, register_champion
 from src.tracking.remote import RemoteTracker
 from src.tracking.runs import Tracker
@@ -39,6 +52,7 @@ from src.tracking.store import (
 __all__ = [
     "ERROR_TAG",
     "KILLED_BY_TAG",
+    "LOCAL_UI",
     "PARENT_TAG",
     "PENDING",
     "RUN_KIND_TAG",
@@ -52,11 +66,14 @@ __all__ = [
     "check_write_access",
     "dataset_inputs",
     "download_artifact",
+    "experiment_address",
+    "experiment_id_of",
     "finished_refit",
     "finished_trials",
     "git_state",
     "job_of",
     "log_dataset",
+    "model_address",
     "redact",
     "refuse_secret_in_uri",
     "refuse_secrets_in_args",
@@ -65,4 +82,6 @@ __all__ = [
     "sqlite_path",
     "store_dir",
     "system_metrics",
+    "ui_base",
+    "where_to_look",
 ]

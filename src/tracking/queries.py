@@ -23,6 +23,11 @@ def client_and_experiment(uri: str, experiment: str):
     return client, found.experiment_id
 
 
+def experiment_id_of(uri: str, experiment: str) -> str:
+    """The id of `experiment` in the store; TrackingError if it has none."""
+    return client_and_experiment(uri, experiment)[1]
+
+
 def finished_trials(
     uri: str, experiment: str, sweep_id: str | None = None, loss: str | None = None
 ) -> list[dict]:

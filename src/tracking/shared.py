@@ -35,9 +35,10 @@ def shared_tracking() -> Iterator[None]:
 
 def log_to_runs(
     settings: Sequence[Any], run_ids: Sequence[str], files: Sequence[Path], tags: Mapping[str, str]
-) -> None:
+) -> str:
     """Attach the same files and tags to several runs of one store (a sweep's closing summary),
-    through the command's tracking process; `settings`: the jobs' `RemoteTracker` arguments."""
+    through the command's tracking process; `settings`: the jobs' `RemoteTracker` arguments.
+    Returns the experiment's id."""
     tracker = RemoteTracker(*settings)
     try:
         for run_id in run_ids:
@@ -46,5 +47,6 @@ def log_to_runs(
             if tags:
                 tracker.set_tags(run_id, tags)
         tracker.flush()
+        return tracker.experiment_id
     finally:
         tracker.close()
