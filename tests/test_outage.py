@@ -77,6 +77,9 @@ def test_the_next_trial_starts_while_the_server_is_down(tmp_path):
         log = (tmp_path / "log.txt").read_text()
         assert code == 0, log[-3000:]
         assert "records waiting for the store" in log, seen
+        # The summary's last line: this sweep's runs on the server's own UI, nothing to start.
+        last = [x for x in log.splitlines() if x.startswith("This sweep's runs: ")][-1]
+        assert last.startswith(f"This sweep's runs: {url}/#/experiments/") and "start" not in last
         finished = assert_complete(url)
         # A trial began, and trained its first epoch, while the server was down: its run
         # and its first epoch's metrics carry the times they were handed over at.

@@ -100,7 +100,10 @@ def test_loss_comparison_repeats_agree_with_the_runs_and_end_in_a_verdict(store,
 
     verdict = jobs["sparse"].data.tags["verdict"]
     assert {j.data.tags["verdict"] for j in jobs.values()} == {verdict}
-    assert summary.rstrip().endswith(verdict) and result.stderr.rstrip().endswith(verdict)
+    # The study's answer ends the summary; the terminal's then gives the sweep's address.
+    printed, address = result.stderr.rstrip().rsplit("\n", 1)
+    assert summary.rstrip().endswith(verdict) and printed.rstrip().endswith(verdict)
+    assert address.startswith("This sweep's runs: http://127.0.0.1:5000/#/experiments/")
     a, b = values["sparse", "test_accuracy"], values["categorical", "test_accuracy"]
     if a == b:  # the same seed trains both losses identically
         assert verdict.startswith(
