@@ -122,7 +122,10 @@ def screenshot_run(
     """One run's page (its Source, Datasets, parameters) saved as a screenshot, then its System
     metrics tab (`system_metrics`: the run has some); returns the text of each."""
     with _page(timeout_ms) as page:
-        page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}")
+        # In the training view, as a run reached from the printed addresses shows.
+        page.goto(
+            f"{url}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+        )
         page.get_by_text("About this run").first.wait_for()
         page.get_by_text(re.compile(r"\([0-9a-f]{6,}\)")).first.wait_for()  # a digest: loaded
         _close_assistant(page)
@@ -130,7 +133,10 @@ def screenshot_run(
         page.screenshot(path=str(path), full_page=True)
         if not system_metrics:
             return overview, ""
-        page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}/system-metrics")
+        page.goto(
+            f"{url}/#/experiments/{experiment_id}/runs/{run_id}/system-metrics"
+            "?workflowType=machine_learning"
+        )
         page.get_by_text("cpu_utilization_percentage").first.wait_for()
         return overview, page.locator("body").inner_text()
 
