@@ -14,12 +14,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import webbrowser
 
 from src import cli, tracking
 from src.errors import TrackingError
+from src.runtime import processes
 
 
 def _address(uri: str, experiment: str, port: int) -> str:
@@ -27,10 +26,9 @@ def _address(uri: str, experiment: str, port: int) -> str:
         experiment_id = tracking.experiment_id_of(uri, experiment)
     except TrackingError:
         experiment_id = None  # no sweep yet: the UI's home page
-    base = f"http://127.0.0.1:{port}"
     if experiment_id is None:
-        return base
-    return tracking.experiment_address(uri, experiment_id).replace(tracking.LOCAL_UI, base)
+        return tracking.ui_base(uri, port)
+    return tracking.experiment_address(uri, experiment_id, port)
 
 
 def _open_when_up(address: str, port: int) -> None:
@@ -40,20 +38,15 @@ def _open_when_up(address: str, port: int) -> None:
         or os.environ.get("DISPLAY")
         or os.environ.get("WAYLAND_DISPLAY")
     )
-    if not desktop:
-        return
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            webbrowser.open(address)
-            return
-        except OSError:
-            time.sleep(0.1)
+    if desktop and processes.ready(f"http://127.0.0.1:{port}/health", 60, every=0.1):
+        webbrowser.open(address)
 
 
 def main(overrides: list[str] | None = None) -> None:
     args = sys.argv[1:] if overrides is None else overrides
-    port = int(next((a.split("=", 1)[1] for a in args if a.startswith("ui.port=")), 5000))
+    port = int(
+        next((a.split("=", 1)[1] for a in args if a.startswith("ui.port=")), tracking.UI_PORT)
+    )
     cfg = cli.compose([a for a in args if not a.startswith("ui.port=")])
     uri = cfg.tracking.uri
     if tracking.sqlite_path(uri) is None:

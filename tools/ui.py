@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from src.runtime.processes import free_port, running
-from src.tracking.addresses import LOCAL_UI, experiment_address
+from src.tracking.addresses import experiment_address
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                 experiment.experiment_id,
                 sorted(job.info.run_name for job in jobs),
                 args.out / "mlflow_ui.png",
-                address=experiment_address(args.tracking_uri, experiment.experiment_id).replace(
-                    LOCAL_UI, url
+                address=experiment_address(
+                    args.tracking_uri, experiment.experiment_id, int(url.rsplit(":", 1)[1])
                 ),
             )
             best = jobs[-1].data.tags["best_trial_run_id"]

@@ -12,7 +12,7 @@ the job's process, its chief). What passes between them, all of it:
   (src/runtime/signals.py), and marks the sweep folder so queued jobs do not start
   (`.interrupted`, src/reporting/status.py: the one file read across processes);
 - environment variables, inherited by the processes a process starts:
-  `SWEEP_ID` (here): the invocation's sweep id, decided once by the entry process, tagged on
+  `SWEEP_ID` (here; named in src/runtime/ahead.py): the invocation's sweep id, decided once by the entry process, tagged on
   every job run (set it to choose the id); `SWEEP_JOB_RUN_ID` and `SWEEP_CHIEF_PID`
   (src/search/distributed.py): from a local chief to its workers, the job run to record trials
   under, and the process whose end stops them; keras-tuner's own `KERASTUNER_TUNER_ID`,
@@ -33,9 +33,7 @@ from dataclasses import dataclass, field
 from omegaconf import DictConfig
 
 from src.model import precision
-
-SWEEP_ID_ENV = "SWEEP_ID"
-
+from src.runtime.ahead import SWEEP_ID_ENV
 
 # Settings that say where things go rather than what is searched: left out of run names.
 _NAME_EXCLUDED = (

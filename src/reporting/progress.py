@@ -32,7 +32,6 @@ class JobState:
     trial_number: int = 0
     epoch: int = 0
     epochs_run: int = 0  # epochs trained by this run of the job (a resumed job did some before)
-    epochs_before: int = 0  # trial-epochs a resumed job had done before this run
     best_val_accuracy: float | None = None
     best: str = ""  # the best trial's hyperparameters, short
     finished: bool = False
@@ -73,7 +72,6 @@ class JobProgress:
             epochs,
             trials_done=trials_done,
             trial_number=trials_done,
-            epochs_before=trials_done * epochs,
             planned_trials=min(trials, max_trials),
             planned_epochs=round(trial_epochs * min(trials, max_trials) / max(trials, 1)),
         )

@@ -110,10 +110,10 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
 
 def _sweep_address(uri: str, experiment_id: str) -> str:
     """The MLflow UI's address of this sweep's job runs (the entry process set its id)."""
+    from src.runtime.ahead import SWEEP_ID_ENV
     from src.tracking.addresses import sweep_address, where_to_look
 
-    # SWEEP_ID: src/job/context.py's SWEEP_ID_ENV, set by the entry process for its jobs.
-    address = sweep_address(uri, experiment_id, os.environ.get("SWEEP_ID", ""))
+    address = sweep_address(uri, experiment_id, os.environ.get(SWEEP_ID_ENV, ""))
     return where_to_look(uri, address)
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 # Where a command's jobs find its tracking process, and the key they prove themselves with.
 ADDRESS_ENV = "SWEEP_TRACKING_ADDRESS"
 KEY_ENV = "SWEEP_TRACKING_KEY"
+# The invocation's sweep id, decided once by the entry process (src/job/context.py).
+SWEEP_ID_ENV = "SWEEP_ID"
 # Command lines that track nothing, train nothing, or whose trials the chief's tracking process
 # records (a local distributed worker): no tracking process is started ahead.
 _UNTRACKED = {
@@ -37,7 +39,7 @@ _UNTRACKED = {
 _NO_JOBS = {"-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg", "-sc",
             "--shell-completion"}  # fmt: skip
 # Set by the entry point after the start, and never read by the tracking process.
-_ENTRY_ONLY = {"SWEEP_ID", "HYDRA_FULL_ERROR", ADDRESS_ENV, KEY_ENV}
+_ENTRY_ONLY = {SWEEP_ID_ENV, "HYDRA_FULL_ERROR", ADDRESS_ENV, KEY_ENV}
 
 
 @dataclass

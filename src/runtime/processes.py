@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,18 +58,27 @@ def running(
             env=tool_env(env),
         )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(ready_url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{args[0]} did not start; see {log}") from None
-                time.sleep(0.5)
+        if not ready(ready_url, timeout, alive=lambda: proc.poll() is None):
+            raise RuntimeError(f"{args[0]} did not start; see {log}")
         yield proc
     finally:
         stop(proc)
+
+
+def ready(
+    url: str, timeout: float, alive: Callable[[], bool] = lambda: True, every: float = 0.5
+) -> bool:
+    """Whether `url` answers within `timeout` seconds, asked every `every` seconds (False at
+    once if `alive()` says the process that would answer has ended)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            if not alive() or time.monotonic() > deadline:
+                return False
+            time.sleep(every)
 
 
 def stop(proc: subprocess.Popen, grace: float = 10, group: bool = True) -> None:

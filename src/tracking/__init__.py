@@ -17,7 +17,7 @@
 
 from src.tracking.access import check_write_access
 from src.tracking.addresses import (
-    LOCAL_UI,
+    UI_PORT,
     experiment_address,
     model_address,
     ui_base,
@@ -52,10 +52,10 @@ from src.tracking.store import (
 __all__ = [
     "ERROR_TAG",
     "KILLED_BY_TAG",
-    "LOCAL_UI",
     "PARENT_TAG",
     "PENDING",
     "RUN_KIND_TAG",
+    "UI_PORT",
     "ModelVersion",
     "NullTracker",
     "Recorder",

@@ -13,18 +13,19 @@ import urllib.parse
 
 from src.tracking.store import sqlite_path
 
-LOCAL_UI = "http://127.0.0.1:5000"
+UI_PORT = 5000  # `make ui`'s
 _TRAINING = "workflowType=machine_learning"
 
 
-def ui_base(uri: str) -> str:
-    """The UI's address for a store: the server's (without credentials), else the local UI's."""
+def ui_base(uri: str, port: int = UI_PORT) -> str:
+    """The UI's address for a store: the server's (without credentials), else that of a local
+    UI on `port`."""
     if uri.startswith(("http://", "https://")):
         parts = urllib.parse.urlsplit(uri)
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return LOCAL_UI
+    return f"http://127.0.0.1:{port}"
 
 
 def ui_command(uri: str) -> str | None:
@@ -33,11 +34,11 @@ def ui_command(uri: str) -> str | None:
         return None
     if uri == "sqlite:///mlruns/mlflow.db":
         return "make ui"
-    return f"mlflow ui --backend-store-uri {uri} --port 5000"
+    return f"mlflow ui --backend-store-uri {uri} --port {UI_PORT}"
 
 
-def experiment_address(uri: str, experiment_id: str) -> str:
-    return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs?{_TRAINING}"
+def experiment_address(uri: str, experiment_id: str, port: int = UI_PORT) -> str:
+    return f"{ui_base(uri, port)}/#/experiments/{experiment_id}/runs?{_TRAINING}"
 
 
 def sweep_address(uri: str, experiment_id: str, sweep_id: str) -> str:

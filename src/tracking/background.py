@@ -40,6 +40,37 @@ _PROBE_AFTER = 10
 _TELL_EVERY = 50
 
 
+def answers(probe: Callable[[], Any] | None) -> bool:
+    """Whether the store answers `probe` (a light call); without one, it is not known to."""
+    if probe is None:
+        return False
+    try:
+        probe()
+    except Exception:
+        return False
+    return True
+
+
+def deliver(
+    journal: Journal, outage: Outage, perform: Callable[[list], Any], probe: Callable[[], Any]
+) -> None:
+    """Store every record of an earlier process's `journal`, now, then remove it. A record the
+    store refuses (for good, or as if away while it answers `probe`) is skipped with a warning;
+    an outage longer than `outage` allows leaves the rest for later (`StoreUnavailable`)."""
+    while (record := journal.peek()) is not None:
+        try:
+            outage.call(perform, record)
+        except StoreUnavailable:
+            if not answers(probe):
+                journal.close()
+                raise
+            log.warning("tracking store refused a spilled write: %s", str(record)[:200])
+        except Exception as exc:  # refused for good: it would be refused again
+            log.warning("tracking store refused a spilled write: %s", str(exc)[:300])
+        journal.advance()
+    journal.remove()
+
+
 class BackgroundWriter:
     """One thread storing a tracker's records in the order they were submitted."""
 
@@ -113,21 +144,6 @@ class BackgroundWriter:
             self._watchers.append(told)
         return lambda: self._watchers.remove(told) if told in self._watchers else None
 
-    def deliver(self, journal: Journal) -> None:
-        """Store every record of an earlier process's `journal`, now, then remove it."""
-        while (record := journal.peek()) is not None:
-            try:
-                self._outage.call(self._perform, record)
-            except StoreUnavailable:
-                if not self._answers():
-                    journal.close()
-                    raise
-                log.warning("tracking store refused a spilled write: %s", str(record)[:200])
-            except Exception as exc:  # refused for good: it would be refused again
-                log.warning("tracking store refused a spilled write: %s", str(exc)[:300])
-            journal.advance()
-        journal.remove()
-
     def finishing(self) -> None:
         """This process is about to end: a tracker opened meanwhile waits for its journal."""
         with self._cond:
@@ -184,14 +200,7 @@ class BackgroundWriter:
         """Whether a record that failed as if the store were away is refused by a store that
         answers (asked every `_PROBE_AFTER` failures)."""
         self._failures += 1
-        return self._failures % _PROBE_AFTER == 0 and self._answers()
-
-    def _answers(self) -> bool:
-        try:
-            self._probe() if self._probe is not None else None
-        except Exception:
-            return False
-        return self._probe is not None
+        return self._failures % _PROBE_AFTER == 0 and answers(self._probe)
 
     def _store_down(self, exc: BaseException) -> None:
         with self._cond:

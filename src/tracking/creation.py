@@ -3,9 +3,9 @@
 A job's run is created at once (the job waits for the store). A trial's (or a repeat's, or a
 refit's) is created at once when the store answers; while it does not, its creation is a
 record like the others (src/tracking/background.py) and the trial gets a provisional id,
-`pending-<creation_id>`, to write to. Its records name that id, and it is replaced by the
-store's id when they are stored: from the creation this process made, or, for records
-delivered by another process after a crash (src/tracking/journal.py), from the run's
+`pending-<experiment id>-<creation_id>`, to write to. Its records name that id, and it is
+replaced by the store's id when they are stored: from the creation this process made, or, for
+records delivered by another process after a crash (src/tracking/journal.py), from the run's
 `creation_id` tag. The run keeps the times it was started and ended at, not those at which
 the store was told.
 """
@@ -92,9 +92,8 @@ class RunCreation:
     def resolve(self, run_id: str) -> str | None:
         """The store's id of a run, once everything written before is stored (None: a
         provisional id whose run was never created)."""
-        self.flush()
         try:
-            return self._call(self._real, run_id)
+            return self._resolved(run_id)
         except ValueError:
             return None
 

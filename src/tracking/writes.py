@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from src.tracking.background import BackgroundWriter
+from src.tracking.background import BackgroundWriter, deliver
 from src.tracking.journal import UPLOAD, orphans, spill_folder
 from src.tracking.outage import Outage
 from src.tracking.store import _as_param, _str_dict
@@ -52,17 +52,20 @@ class RunWrites:
     ) -> None:
         self._outage = Outage(self.uri, max_outage_seconds)
         self._spill = spill_folder(self.uri, spill_dir)
-        self._writer = BackgroundWriter(*self._writing()) if asynchronous else None
+        self._writer = (
+            BackgroundWriter(self._outage, self._perform, self._spill, self._probe)
+            if asynchronous
+            else None
+        )
 
-    def _writing(self) -> tuple:
-        probe = lambda: self.client.search_experiments(max_results=1)  # noqa: E731
-        return self._outage, self._perform, self._spill, probe
+    def _probe(self) -> None:
+        """A light call: whether the store answers at all."""
+        self.client.search_experiments(max_results=1)
 
     def _deliver_spilled(self) -> None:
         """What earlier processes on this store could not store (src/tracking/journal.py)."""
-        writer = self._writer or BackgroundWriter(*self._writing())
         for journal in orphans(self._spill, wait=self._outage.max_seconds):
-            writer.deliver(journal)
+            deliver(journal, self._outage, self._perform, self._probe)
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call made now, retried through an outage."""
