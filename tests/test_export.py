@@ -161,6 +161,43 @@ def test_card_test_loss_is_the_winners_cross_entropy(swept, tmp_path):
     assert card["test_accuracy"] == pytest.approx((probs.argmax(1) == y).mean(), abs=1e-4)
 
 
+def test_a_constraint_chooses_the_best_trial_meeting_it(swept, tmp_path):
+    """export.max_parameters below the unconstrained winner's size: the champion is the best
+    val_accuracy among the smaller models, and its card and version say which rule chose it."""
+    store, _ = swept
+    _, trials = job_and_trial_runs(store)
+    finished = [t for t in trials if t.info.status == "FINISHED"]
+    size = {t.info.run_id: t.data.metrics["n_parameters"] for t in finished}
+    bound = int(size[next(iter(best_by_hand(store)))]) - 1
+    meeting = [t for t in finished if size[t.info.run_id] <= bound]
+    assert meeting  # the seeded search drew a smaller model than its winner
+    top = max(t.data.metrics["best_val_accuracy"] for t in meeting)
+    expected = {t.info.run_id for t in meeting if t.data.metrics["best_val_accuracy"] == top}
+
+    overrides = (f"export.max_parameters={bound}", "export.name=small", f"export.dir={tmp_path}")
+    version = run_export(compose(f"tracking.uri={store}", *overrides))
+    tags = mlflow_client(store).get_model_version(version.name, version.version).tags
+    assert tags["trial_run_id"] in expected and tags["trial_run_id"] not in best_by_hand(store)
+    assert tags["constraints"] == f"n_parameters <= {bound:,}"
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["constraints"] == {"max_parameters": bound}
+    assert (
+        f"n_parameters <= {bound:,}" in card["chosen_by"] and "does not meet" in card["chosen_by"]
+    )
+
+
+def test_a_constraint_nobody_meets_registers_nothing(swept, tmp_path):
+    store, _ = swept
+    out = tmp_path / "export"
+    overrides = ("export.max_latency_ms=0.000001", "export.name=nobody", f"export.dir={out}")
+    line = one_line_error(run_cli("src.export", f"tracking.uri={store}", *overrides))
+    assert "export.max_latency_ms=1e-06" in line and "none of the 6 FINISHED trials" in line
+    assert not out.exists()
+    assert not mlflow_client(store).search_registered_models("name = 'nobody'")
+    line = one_line_error(run_cli("src.export", f"tracking.uri={store}", "export.max_parameters=0"))
+    assert "export.max_parameters" in line
+
+
 def test_served_champion_answers_invocations(exported, tmp_path):
     store, _, _, _ = exported
     images = data.load("fashion_mnist", seed=42).x_test[:4]

@@ -81,7 +81,13 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
         return Path(client.download_artifacts(run.info.run_id, name, str(tmp_path)))
 
     for job in jobs:
-        for name in ("confusion_matrix.svg", "misclassified.svg", "hyperparameters.svg"):
+        pictures = (
+            "confusion_matrix.svg",
+            "misclassified.svg",
+            "hyperparameters.svg",
+            "pareto.svg",
+        )
+        for name in pictures:
             assert svg_picture(artifact(job, name)), name
         # Every trial's curves on one picture of the job's, drawn once at its end.
         assert svg_picture(artifact(job, "trial_curves.svg"))
@@ -97,6 +103,7 @@ def test_headline_multirun_records_every_trial(store, tmp_path):
             a.path for a in client.list_artifacts(trial.info.run_id)
         }
         assert {"best_val_accuracy", "mean_epoch_time"} <= set(trial.data.metrics)
+        assert {"n_parameters", "latency_ms", "model_mb"} <= set(trial.data.metrics)
 
     # The terminal's closing summary names both losses; not being a terminal, the progress
     # display printed plain lines.

@@ -63,6 +63,10 @@ def validate(cfg: DictConfig) -> None:
         _check_positive_int(cfg, key)
     _check_positive_int(cfg, "data.limit", allow_none=True)
     _check_positive_int(cfg, "export.top")
+    _check_positive_int(cfg, "export.max_parameters", allow_none=True)
+    latency = cfg.export.max_latency_ms
+    if latency is not None and not (math.isfinite(latency) and latency > 0):
+        _fail("export.max_latency_ms", f"got {latency}; use milliseconds > 0, or null for none")
     _check_distributed(cfg.distributed)
     _check_pruner(cfg.tuner)
     if cfg.train.threads < 0:

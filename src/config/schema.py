@@ -127,6 +127,10 @@ class ExportConfig:
     # Retrain the winner's hyperparameters on training + validation images for its best epoch
     # count and register that model (src/serving/refit.py); off: the searched model itself.
     refit: bool = False
+    # Constraints the champion must meet (None: none): the best val_accuracy among the trials
+    # whose model classifies one image within this many ms / holds at most this many weights.
+    max_latency_ms: float | None = None
+    max_parameters: int | None = None
 
 
 @dataclass

@@ -60,6 +60,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
     reading.join()
     timings.mark("data_read")
     from src.reporting.results import record_best
+    from src.search.trials import recorded_figures
 
     job = prepare(plan, tracker)
     if distributed.is_worker(cfg):
@@ -79,7 +80,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
             if distributed.is_chief(cfg):
                 local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, tuner.progress)
                 # The workers timed the epochs; their trial runs hold the figures.
-                _recorded_epoch_seconds(tuner, job.tracker.attempts_by_trial(run_id))
+                recorded_figures(tuner, job.tracker.attempts_by_trial(run_id))
             else:
                 search(tuner, cfg, job.dataset)
             timings.mark("searched")
@@ -116,7 +117,7 @@ def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, 
     from src.reporting.records import log_repeats
 
     repeats = run_repeats(job, plan, run_id, result, name, progress)
-    log_repeats(job.tracker, run_id, repeats)
+    log_repeats(job.tracker, run_id, repeats, result.mattered, name)
     return dataclasses.replace(result, repeats=repeats)
 
 
@@ -156,7 +157,7 @@ def _job_params(plan: Plan, job: PreparedJob) -> dict:
 def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: JobContext) -> None:
     """Give the tuner the job run to record trials under, earlier attempts, and progress."""
     from src.reporting.progress import JobProgress
-    from src.search.trials import TrialTracking
+    from src.search.trials import TrialTracking, recorded_figures
 
     tracker, attempts = job.tracker, {}
     if resume_id is not None:
@@ -180,7 +181,7 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
             system_metrics=cfg.tracking.system_metrics,
             trial_plots=cfg.tracking.trial_plots,
         )
-    _recorded_epoch_seconds(tuner, attempts)  # of trials done before
+    recorded_figures(tuner, attempts)  # of trials done before
     if context.output_dir is not None:
         done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
         plan = kt_private.hyperband_plan(tuner.oracle) if cfg.tuner.name == "hyperband" else None
@@ -210,14 +211,6 @@ def _log_result(name: str, result: JobResult, seconds: float) -> None:
     )
     for trial_id, reason in result.failures:
         log.info("%s: trial %s failed: %s", name, trial_id, reason)
-
-
-def _recorded_epoch_seconds(tuner, attempts: dict[str, list]) -> None:
-    """Fill the tuner's seconds per epoch from the latest recorded run of each trial."""
-    for trial_id, runs in attempts.items():
-        seconds = runs[-1].data.metrics.get("mean_epoch_time") if runs else None
-        if seconds is not None:
-            tuner.epoch_seconds[trial_id] = seconds
 
 
 def _job_tags(

@@ -22,6 +22,7 @@ from src.reporting.charts import (  # noqa: F401 - PICTURES
     trial_curves,
 )
 from src.reporting.curves import learning_curves, save  # noqa: F401 - PICTURES
+from src.reporting.tradeoff_charts import importance, pareto  # noqa: F401 - PICTURES
 
 # What a tracker may be asked to draw from plain data (src/tracking/writes.py `log_picture`).
 PICTURES = (
@@ -30,6 +31,8 @@ PICTURES = (
     "confusion_matrix",
     "misclassified",
     "hyperparameter_effects",
+    "importance",
+    "pareto",
 )
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from src.data import Dataset
 from src.model import OBJECTIVE, scoring
+from src.reporting import mattered
+from src.reporting.mattered import Mattered
 from src.reporting.records import (
     log_best,
     log_job_files,
     log_search_pictures,
     log_test_pictures,
 )
-from src.search import pruning
+from src.reporting.trial_rows import at_best_epoch, completed_epochs, trial_rows
 from src.search.space import Space
 from src.tracking import Tracker
 
@@ -73,6 +75,8 @@ class JobResult:
     rows: list[dict] = field(default_factory=list)
     # The hyperparameters the job's space varied, in declaration order (the summary's columns).
     searched: list[str] = field(default_factory=list)
+    # Those of them sampled on a log scale.
+    log_scaled: list[str] = field(default_factory=list)
     # Why the search ended before its trials were done: "time_budget" (tuner.max_minutes).
     stopped_by: str | None = None
     # Trials the pruner stopped early (tuner.pruner); they count among `trials`.
@@ -82,49 +86,8 @@ class JobResult:
     studied: dict[str, str] = field(default_factory=dict)
     # The best configuration retrained with each of study.repeats seeds, in seed order.
     repeats: list[Repeat] = field(default_factory=list)
-
-
-def epochs_trained(trial, epochs: int) -> int:
-    """Epochs a trial trained: those it reported to the oracle (stopped early or pruned: fewer);
-    else Hyperband's from `tuner/initial_epoch` to `tuner/epochs`, or the planned `epochs`."""
-    if reported := len(pruning.curve(trial)):
-        return reported
-    values = trial.hyperparameters.values
-    if "tuner/epochs" in values:
-        return int(values["tuner/epochs"]) - int(values.get("tuner/initial_epoch", 0))
-    return epochs
-
-
-def at_best_epoch(trial, metric: str) -> float:
-    """A trial's `metric` at the epoch of its best val_accuracy (keras-tuner's `best_step`)."""
-    history = trial.metrics.get_history(metric)
-    at_best = [obs.mean() for obs in history if obs.step == trial.best_step]
-    return float(at_best[0] if at_best else trial.metrics.get_last_value(metric))
-
-
-def _reason(message: str | None) -> str:
-    lines = [line.strip() for line in (message or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason recorded"
-
-
-def trial_rows(tuner) -> list[dict]:
-    """Every trial as a row, best first (failed ones last)."""
-    rows = []
-    for trial in tuner.oracle.trials.values():
-        params = tuner.hypermodel.values(trial.hyperparameters.copy())
-        completed = trial.status == "COMPLETED"
-        rows.append(
-            {
-                "trial_id": trial.trial_id,
-                "status": trial.status,
-                **params,
-                OBJECTIVE: trial.score if completed else None,
-                "epoch_time": tuner.epoch_seconds.get(trial.trial_id),
-                "pruned_at": pruning.pruned_at(trial),
-                "error": None if completed else _reason(trial.message),
-            }
-        )
-    return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0)))
+    # Each searched hyperparameter's importance and the Pareto front of accuracy against cost.
+    mattered: Mattered = field(default_factory=Mattered)
 
 
 def _best_trial(tuner, failed: int):
@@ -178,8 +141,10 @@ def record_best(
     rows = trial_rows(tuner)
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best = _best_trial(tuner, len(failures))
+    found = mattered.weigh(rows, space.searched(), space.log_scaled()) if space else Mattered()
     if run_id is not None:  # drawn by the tracking process while the job goes on
         log_search_pictures(tracker, run_id, rows, space, tuner.oracle, best.trial_id, job)
+        mattered.record(tracker, run_id, rows, found, job)
     model = _best_model(tuner, best, tracker, run_id)
     labels = dataset.labels("test", cfg.loss.name == "categorical")
     test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)
@@ -200,11 +165,7 @@ def record_best(
         trials=len(rows),
         failed=len(failures),
         pruned=sum(r["pruned_at"] is not None for r in rows),
-        trial_epochs=sum(
-            epochs_trained(t, cfg.train.epochs)
-            for t in tuner.oracle.trials.values()
-            if t.status == "COMPLETED"
-        ),
+        trial_epochs=completed_epochs(tuner, cfg.train.epochs),
         train_images=len(dataset.x_train),
         mean_val_accuracy=statistics.fmean(scores),
         mean_epoch_time=statistics.fmean(times) if times else None,
@@ -213,8 +174,10 @@ def record_best(
         failures=failures,
         rows=rows,
         searched=space.searched() if space else [],
+        log_scaled=sorted(space.log_scaled()) if space else [],
         stopped_by=getattr(tuner, "stopped_by", None),
         studied=studied_values(cfg),
+        mattered=found,
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:

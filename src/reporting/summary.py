@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.model import OBJECTIVE
+from src.reporting import mattered_text
 
 if TYPE_CHECKING:
     from src.reporting.results import JobResult
@@ -80,12 +81,15 @@ def comparison_markdown(results: list[JobResult]) -> str:
     )
 
 
-def summary_markdown(outcomes: list[JobOutcome]) -> str:
+def summary_markdown(outcomes: list[JobOutcome], shares: dict[str, float] | None = None) -> str:
+    """The closing summary; `shares`: the importances across the sweep's jobs."""
     finished = [o.result for o in outcomes if o.finished]
     parts = ["# Sweep summary", "", *_status_lines(outcomes), ""]
     parts += [job_markdown(result) for result in finished]
     if len(finished) > 1:
         parts.append(comparison_markdown(finished))
+    if shares:
+        parts.append(mattered_text.sweep_section(finished, shares))
     if any(r.repeats for r in finished):
         from src.reporting import study  # SciPy: only for a study's statistics
 
@@ -101,11 +105,21 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     display.display().stop()
     if not outcomes:
         return 0
-    text = summary_markdown(outcomes)
+    shares = _across_jobs([o.result for o in outcomes if o.finished])
+    text = summary_markdown(outcomes, shares)
     print("\n" + text, file=file, flush=True)
-    for uri, experiment_id in _store(outcomes, text).items():
+    for uri, experiment_id in _store(outcomes, text, shares).items():
         print(f"\nThis sweep's runs: {_sweep_address(uri, experiment_id)}", file=file, flush=True)
     return sum(not o.finished for o in outcomes)
+
+
+def _across_jobs(results: list[JobResult]) -> dict[str, float]:
+    """The importances across a sweep's jobs ({} for one job: its own say it)."""
+    if len(results) < 2:
+        return {}
+    from src.reporting.importance import across_jobs
+
+    return across_jobs(results)[0]
 
 
 def _sweep_address(uri: str, experiment_id: str) -> str:
@@ -117,7 +131,7 @@ def _sweep_address(uri: str, experiment_id: str) -> str:
     return where_to_look(uri, address)
 
 
-def _store(outcomes: list[JobOutcome], text: str) -> dict[str, str]:
+def _store(outcomes: list[JobOutcome], text: str, shares: dict[str, float]) -> dict[str, str]:
     """The summary's files (and a study's verdict tag) on every finished job's run, through the
     command's tracking process: neither the entry process nor a job imports MLflow."""
     from src.tracking.shared import log_to_runs
@@ -137,6 +151,11 @@ def _store(outcomes: list[JobOutcome], text: str) -> dict[str, str]:
         (folder / "sweep_summary.md").write_text(text)
         write_csv(rows, folder / "sweep_trials.csv")
         files = [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
+        if shares:
+            from src.reporting.tradeoff_charts import importance
+
+            title = f"across the sweep's {len(finished)} jobs"
+            files.append(importance(shares, folder / "sweep_importance.svg", title))
         tags = {}
         if any(r.repeats for r in finished):
             from src.reporting import study
@@ -194,6 +213,7 @@ def job_markdown(result: JobResult) -> str:
             f"| {row['trial_id']}{pruned} | {cells}{row[OBJECTIVE]:.4f} | "
             f"{_fmt(row['epoch_time'], 3)} |"
         )
+    lines += mattered_text.job_lines(result)
     for trial_id, reason in result.failures:
         lines.append(f"\n- trial {trial_id} failed: {reason}")
     return "\n".join(lines) + "\n"

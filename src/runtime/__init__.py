@@ -7,6 +7,7 @@ from src.runtime.tf import (
     import_tensorflow,
     release_trial,
     set_threads,
+    threads,
     trial_snapshot,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "import_tensorflow",
     "release_trial",
     "set_threads",
+    "threads",
     "trial_snapshot",
 ]

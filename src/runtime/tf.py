@@ -84,6 +84,14 @@ def import_keras_tuner(bayesian: bool) -> None:
         import keras_tuner  # noqa: F401
 
 
+def threads() -> int:
+    """The threads TensorFlow's operations run on in this process (set_threads, else its default:
+    every core this process may use)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or len(os.sched_getaffinity(0))
+
+
 def set_threads(threads: int) -> None:
     """Give TensorFlow `threads` threads (0: its default, all cores). Must run before TensorFlow
     executes its first operation; later calls in the same process are ignored with a warning."""

@@ -12,7 +12,8 @@ from typing import Any
 
 import keras_tuner as kt
 
-from src.model import OBJECTIVE, files
+from src import runtime
+from src.model import OBJECTIVE, cost, files
 from src.reporting.progress import JobProgress
 from src.runtime import timings
 from src.search import kt_private
@@ -108,7 +109,7 @@ def report_trial_ended(
 
 def record_trial(tuner, trial, run_id: str, history) -> None:
     """What a finished trial leaves on its run: summary metrics, hyperparameters, learning
-    curves and its best-epoch model."""
+    curves, its best-epoch model and what that model costs to serve (src/model/cost.py)."""
     tracker = tuner.tracking.tracker
     values = history.history[OBJECTIVE]
     best = max(range(len(values)), key=values.__getitem__)
@@ -137,4 +138,21 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         model = tuner.hypermodel.take_trained()
         model = tuner.load_model(trial) if model is None else model
         checkpoint = Path(kt_private.best_checkpoint(tuner, trial.trial_id))
-        tracker.log_file(run_id, files.keras_file(model, checkpoint, Path(tmp) / "model.keras"))
+        saved = files.keras_file(model, checkpoint, Path(tmp) / "model.keras")
+        with timings.cost("latency"):
+            costs = cost.cost(model, saved, runtime.threads())
+        tuner.costs[trial.trial_id] = costs
+        tracker.log_metrics(run_id, {k: costs[k] for k in cost.COST_METRICS})
+        tracker.log_params(run_id, {"latency_threads": costs["latency_threads"]})
+        tracker.log_file(run_id, saved)
+
+
+def recorded_figures(tuner, attempts: dict[str, list]) -> None:
+    """Fill the tuner's seconds per epoch and its models' costs from the latest recorded run
+    of each trial (trials run before a resume, or by workers)."""
+    for trial_id, runs in attempts.items():
+        metrics = runs[-1].data.metrics if runs else {}
+        if (seconds := metrics.get("mean_epoch_time")) is not None:
+            tuner.epoch_seconds[trial_id] = seconds
+        if cost.COST_METRICS.keys() <= metrics.keys():
+            tuner.costs[trial_id] = {name: metrics[name] for name in cost.COST_METRICS}

@@ -41,6 +41,8 @@ class TrackedTuner(ResumableTrials):
     progress: JobProgress | None = None
     # Mean seconds per epoch of each trial (a resumed job fills in its earlier trials).
     epoch_seconds: dict[str, float]
+    # What each trial's model costs to serve (src/model/cost.py), as its run records it.
+    costs: dict[str, dict[str, float]]
     # tuner.max_minutes: no trial starts after this time.monotonic() (at least one always runs).
     deadline: float | None = None
     # Why the search ended before its trials were done ("time_budget"), or None.
@@ -200,4 +202,5 @@ def make_tuner(
     pruning.attach(tuner.oracle, pruning.from_config(tuner_cfg))
     tuner.tracking = tracking
     tuner.epoch_seconds = {}
+    tuner.costs = {}
     return tuner

@@ -20,6 +20,7 @@ from src import data, tracking
 from src.errors import UserError
 from src.job.preflight import plan
 from src.model import OBJECTIVE, scoring
+from src.serving import constraints
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
 from src.serving.refit import refit
 
@@ -44,6 +45,8 @@ class Candidate:
     best_epoch: int = 0  # the epoch (from 0) its checkpoint comes from
     precision: str = "float32"  # what its layers computed in while it trained
     test_accuracy: float | None = None
+    latency_ms: float | None = None  # median ms to classify one image (src/model/cost.py)
+    n_parameters: float | None = None
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
@@ -101,7 +104,9 @@ def run_export(cfg) -> tracking.ModelVersion:
     if cfg.tracking.uri.startswith(("http://", "https://")):  # it registers, tags, may refit
         tracking.check_write_access(cfg.tracking.uri, cfg.tracking.experiment)
     ex = cfg.export
-    ordered = rank(_candidates(cfg))
+    everyone = rank(_candidates(cfg))
+    bounds = constraints.limits(ex)
+    ordered = constraints.keep_meeting(everyone, bounds) if bounds else everyone
     winner = ordered[0]
     job = tracking.job_of(cfg.tracking.uri, winner.run_id)
     dataset = _winner_data(cfg, job["params"])
@@ -110,6 +115,8 @@ def run_export(cfg) -> tracking.ModelVersion:
         test = evaluate_on_test(model, dataset, winner.loss)
         winner.test_accuracy = test.accuracy
         print(leaderboard(ordered, ex.top))
+        chosen_by = _chosen_by(everyone, ordered, bounds)
+        print(chosen_by)
         source, refitted = winner.run_id, None
         if ex.refit:
             model, source = refit(cfg, winner, job, dataset)
@@ -129,13 +136,14 @@ def run_export(cfg) -> tracking.ModelVersion:
             source,
             model,
             dataset.x_test[:5],
-            _version_tags(winner, refitted),
+            _version_tags(winner, refitted, bounds),
         )
         out = Path(ex.dir).expanduser()
         _write_files(out, model)
         predicted = test.probabilities.argmax(1)  # of the model registered (refitted or not)
         per_class = per_class_accuracy(dataset.y_test, predicted, dataset.class_names)
         card = model_card(winner, dataset, per_class, test.loss, version, job, out, refitted)
+        card |= {"chosen_by": chosen_by, "constraints": bounds}
         card["files"] = sorted({*card["files"], "model_card.md", "model_card.json"})
         (out / "model_card.json").write_text(json.dumps(card, indent=2))
         (out / "model_card.md").write_text(card_markdown(card))
@@ -167,6 +175,23 @@ def _candidates(cfg) -> list[Candidate]:
     )
 
 
+def _chosen_by(everyone: list[Candidate], kept: list[Candidate], bounds: dict) -> str:
+    """How the champion was chosen: the constraints that chose it, and whom they passed over."""
+    rule = f"highest {OBJECTIVE} (ties: lower val_loss); test metrics not used"
+    if not bounds:
+        return f"chosen by {rule}"
+    text = f"chosen by {rule}, among the {len(kept)} of {len(everyone)} trials with "
+    text += constraints.words(bounds)
+    if everyone[0] is not kept[0]:
+        best = everyone[0]
+        text += (
+            f"; the best without them, trial {best.trial_id} of {best.job} ({OBJECTIVE} "
+            f"{best.val_accuracy:.4f}, {best.latency_ms or float('nan'):.3g} ms, "
+            f"{best.n_parameters or 0:,.0f} parameters), does not meet them"
+        )
+    return text
+
+
 def _winner_data(cfg, params: dict) -> data.Dataset:
     """The winner's own data set and split, as its job recorded them."""
     limit = None if params.get("data_limit", "all") == "all" else int(params["data_limit"])
@@ -196,7 +221,7 @@ def _score_top(uri: str, top: list[Candidate], dataset: data.Dataset, folder: Pa
     return winner
 
 
-def _version_tags(winner: Candidate, refitted: dict | None) -> dict:
+def _version_tags(winner: Candidate, refitted: dict | None, bounds: dict) -> dict:
     tags = {
         "job": winner.job,
         "loss": winner.loss,
@@ -207,6 +232,8 @@ def _version_tags(winner: Candidate, refitted: dict | None) -> dict:
     }
     if refitted is not None:
         tags.update(refit_of=winner.run_id, test_accuracy=refitted["test_accuracy"])
+    if bounds:
+        tags["constraints"] = constraints.words(bounds)
     return tags
 
 

@@ -55,7 +55,7 @@ def model_card(
         "searched_test_accuracy": winner.test_accuracy,
         "refit": refitted,
         "per_class_test_accuracy": per_class,
-        "chosen_by": f"highest {OBJECTIVE} (ties: lower val_loss); test metrics not used",
+        "chosen_by": f"chosen by highest {OBJECTIVE} (ties: lower val_loss); test metrics not used",
         "run_ids": {"trial": winner.run_id, "job": job["run_id"]},
         "job": winner.job,
         "sweep_id": job["sweep_id"],

@@ -72,6 +72,9 @@ def finished_trials(
                 "started": run.info.start_time,
                 # What its layers computed in (trials recorded before it was: float32).
                 "precision": run.data.params.get("precision", "float32"),
+                # What its model costs to serve (trials recorded before it was: unknown).
+                "latency_ms": metrics.get("latency_ms"),
+                "n_parameters": metrics.get("n_parameters"),
             }
         )
     return trials
