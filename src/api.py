@@ -115,6 +115,48 @@ def load_results(
     return frames.load_results(tracking_uri, experiment, sweep_id)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Two sweeps compared (`compare`): the Markdown, its file, its run's address, its figures."""
+
+    text: str
+    path: str
+    run: str
+    figures: dict = field(default_factory=dict)
+
+
+def compare(
+    sweep_a: str,
+    sweep_b: str,
+    tracking_uri: str = DEFAULT_URI,
+    experiment: str = "fashion_mnist",
+    folder: str = "outputs/compare",
+) -> Comparison:
+    """`python -m src.compare SWEEP_A SWEEP_B`: two sweeps (ids, "latest", "latest~1") side by
+    side, with a verdict paired by seed where their best jobs have repeats of the same seeds
+    (else unpaired, saying so). Written to `<folder>/<A>_vs_<B>/compare.md` and logged to a
+    run of its own (`run_kind=comparison`).
+
+    Raises:
+        TrackingError: no such store, experiment or sweep (naming the sweeps there are).
+    """
+    from pathlib import Path
+
+    from src.reporting.comparison import markdown
+    from src.tracking.store import check_reachable
+    from src.tracking.sweeps import log_comparison, read_sweeps
+
+    check_reachable(tracking_uri, must_exist=True)
+    sweeps = read_sweeps(tracking_uri, experiment, [sweep_a, sweep_b])
+    text, figures = markdown(sweeps)
+    ids = [s["sweep_id"] for s in sweeps]
+    out = Path(folder) / "_vs_".join(ids) / "compare.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    run = log_comparison(tracking_uri, experiment, ids, out, figures)
+    return Comparison(text, str(out), run, figures)
+
+
 def export(overrides: Sequence[str] = ()):
     """`python -m src.export [overrides]`: the best trial into the Model Registry and files."""
     from src.runtime import import_tensorflow

@@ -5,11 +5,13 @@ import io
 import json
 import sys
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import (
     TINY,
+    all_runs,
     compose,
     job_and_trial_runs,
     mlflow_client,
@@ -196,6 +198,26 @@ def test_a_constraint_nobody_meets_registers_nothing(swept, tmp_path):
     assert not mlflow_client(store).search_registered_models("name = 'nobody'")
     line = one_line_error(run_cli("src.export", f"tracking.uri={store}", "export.max_parameters=0"))
     assert "export.max_parameters" in line
+
+
+def test_two_sweeps_compared_from_the_store(swept, tmp_path):
+    """The sweep against itself (no repeats: unpaired): no difference, written and logged to a
+    run of its own; a sweep that does not exist: one line naming those that do, no run."""
+    from src import api
+
+    store, _ = swept
+    found = api.compare("latest", "latest", store, folder=str(tmp_path))
+    assert "## Verdict (unpaired)" in found.text and "identical top trials" in found.text
+    assert Path(found.path).read_text() == found.text and found.figures["difference"] == 0
+    runs = [r for r in all_runs(store) if r.data.tags.get("run_kind") == "comparison"]
+    assert len(runs) == 1 and runs[0].info.run_id in found.run
+    names = {a.path for a in mlflow_client(store).list_artifacts(runs[0].info.run_id)}
+    assert names == {"compare.md"}
+
+    line = one_line_error(run_cli("src.compare", "latest", "nope", f"tracking.uri={store}"))
+    sweep_id = runs[0].data.tags["compared_sweeps"].split()[0]
+    assert "'nope'" in line and sweep_id in line
+    assert len([r for r in all_runs(store) if r.data.tags.get("run_kind") == "comparison"]) == 1
 
 
 def test_served_champion_answers_invocations(exported, tmp_path):

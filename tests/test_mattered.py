@@ -146,8 +146,11 @@ def test_a_sweep_records_costs_importances_and_its_front(tiny, store, tmp_path):
         assert metrics["model_mb"] == pytest.approx(Path(path).stat().st_size / 1e6)
         assert 0 < metrics["latency_ms"] < 1000 and trial.data.params["latency_threads"] == "1"
 
-    shares = {k.removeprefix("importance."): v for k, v in job.data.metrics.items()
-              if k.startswith("importance.")}  # fmt: skip
+    shares = {
+        k.removeprefix("importance."): v
+        for k, v in job.data.metrics.items()
+        if k.startswith("importance.")
+    }
     assert set(shares) == {"hidden_units", "l2"} and sum(shares.values()) == pytest.approx(1)
     assert shares["l2"] < shares["hidden_units"], shares
     assert result.mattered.importance == pytest.approx(shares)

@@ -117,6 +117,14 @@ def test_loss_comparison_repeats_agree_with_the_runs_and_end_in_a_verdict(store,
     picture = client.download_artifacts(jobs["sparse"].info.run_id, "repeats.svg", str(tmp_path))
     assert svg_picture(picture)
 
+    # The sweep compared with itself later (python -m src.compare): paired by the same seeds,
+    # no difference.
+    from src import api
+
+    found = api.compare("latest", "latest", store, folder=str(tmp_path / "compare"))
+    assert "paired by the 3 seeds" in found.text
+    assert "A and B reach identical test accuracy in every one of the 3 seeds" in found.text
+
 
 def running_repeat(uri: str, seed: str):
     """The run id of seed `seed`'s RUNNING repeat once it has logged an epoch."""

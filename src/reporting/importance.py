@@ -80,8 +80,10 @@ def importances(
     study = optuna.create_study(direction="maximize")
     dists = {n: _distribution([r[n] for r in rows], n in log_scaled) for n in names}
     for r in rows:
-        params = {n: r[n] if _numeric([r[n]]) and n not in _categorical(dists) else str(r[n])
-                  for n in names}  # fmt: skip
+        params = {
+            n: r[n] if _numeric([r[n]]) and n not in _categorical(dists) else str(r[n])
+            for n in names
+        }
         study.add_trial(
             optuna.trial.create_trial(params=params, distributions=dists, value=r[OBJECTIVE])
         )

@@ -26,12 +26,18 @@ def importance(
     for i, name in enumerate(names):
         y = 60 + i * bar
         grey = bool(noise and noise.get(name))
-        canvas.rect(left, y + 3, max(shares[name], 0.002) * width, bar - 6,
-                    "#bbb" if grey else COLOURS[0])  # fmt: skip
+        canvas.rect(
+            left, y + 3, max(shares[name], 0.002) * width, bar - 6, "#bbb" if grey else COLOURS[0]
+        )
         canvas.text(left - 8, y + bar / 2 + 4, name, 11, "end")
         note = " (within seed noise)" if grey else ""
-        canvas.text(left + shares[name] * width + 6, y + bar / 2 + 4,
-                    f"{shares[name]:.2f}{note}", 10, "start")  # fmt: skip
+        canvas.text(
+            left + shares[name] * width + 6,
+            y + bar / 2 + 4,
+            f"{shares[name]:.2f}{note}",
+            10,
+            "start",
+        )
     canvas.text(left + width / 2, canvas.height - 10, "share of val_accuracy's variance", 10)
     return canvas.save(path)
 

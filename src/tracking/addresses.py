@@ -47,6 +47,10 @@ def sweep_address(uri: str, experiment_id: str, sweep_id: str) -> str:
     return f"{experiment_address(uri, experiment_id)}&searchFilter={query}"
 
 
+def run_address(uri: str, experiment_id: str, run_id: str) -> str:
+    return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def model_address(uri: str, name: str, version: str | int) -> str:
     return f"{ui_base(uri)}/#/models/{urllib.parse.quote(name)}/versions/{version}"
 
