@@ -69,6 +69,7 @@ def validate(cfg: DictConfig) -> None:
         _fail("export.max_latency_ms", f"got {latency}; use milliseconds > 0, or null for none")
     _check_distributed(cfg.distributed)
     _check_pruner(cfg.tuner)
+    _check_warm_start(cfg)
     if cfg.train.threads < 0:
         _fail("train.threads", f"got {cfg.train.threads}; use 0 (all cores) or a count >= 1")
     if cfg.train.early_stopping_patience < 0:
@@ -101,6 +102,25 @@ def validate(cfg: DictConfig) -> None:
         _fail("tracking.experiment", "is empty; give the MLflow experiment a name")
     if not cfg.tracking.max_outage_seconds > 0:
         _fail("tracking.max_outage_seconds", "must be > 0 seconds (default 120)")
+
+
+def _check_warm_start(cfg: DictConfig) -> None:
+    warm = cfg.tuner.warm_start
+    if warm is None:
+        return
+    if not str(warm).strip():
+        _fail("tuner.warm_start", "is empty; name a sweep by id, latest or latest~N, or null")
+    if not cfg.tracking.enabled:
+        _fail("tuner.warm_start", "reads the earlier sweep from the store; enable tracking")
+    if cfg.tuner.name == "hyperband":
+        _fail(
+            "tuner.warm_start",
+            "hyperband sizes each trial by its brackets; use tuner=random, bayesian or grid",
+        )
+    if cfg.tuner.name == "grid" and (
+        cfg.distributed.workers > 0 or cfg.distributed.role != "local"
+    ):
+        _fail("tuner.warm_start", "with tuner=grid is not supported with distributed workers")
 
 
 def _check_pruner(t: DictConfig) -> None:

@@ -50,6 +50,10 @@ class TunerConfig:
     pruner_min_trials: int = 3
     # ASHA keeps the top 1/reduction of the trials at each rung.
     pruner_reduction: int = 3
+    # Start from an earlier sweep's finished trials (its id, latest or latest~N): those trained
+    # the same way and inside this space are known to the search and not trained again
+    # (src/search/warm_start.py). max_trials counts them.
+    warm_start: str | None = None
 
 
 @dataclass

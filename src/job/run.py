@@ -24,6 +24,7 @@ from src.job import preflight
 from src.job.context import JobContext, fixed_params
 from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, open_tracker, prepare, search
+from src.job.start import earlier_sweep, load_tuner
 from src.job.worker import run_worker
 from src.runtime import timings
 from src.search import distributed, kt_private, local_workers, state
@@ -68,8 +69,9 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
         return None
     started = time.perf_counter()
     timings.mark("prepared")
+    earlier = earlier_sweep(cfg, job)  # tuner.warm_start
     with state.search_lock(job.root, job.project):
-        tuner, resume_id = _load_tuner(cfg, job)
+        tuner, resume_id = load_tuner(cfg, job, earlier)
         timings.mark("tuner_ready")
         tags = _job_tags(
             cfg, context, job.key, job.root / job.project, job.dataset.source, resume_id
@@ -121,25 +123,6 @@ def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, 
     return dataclasses.replace(result, repeats=repeats)
 
 
-def _load_tuner(cfg: Config, job: PreparedJob):
-    """The job's tuner, resuming its saved state when there is some and the store knows the
-    job; returns it with the job run to reopen (None: a new one)."""
-
-    tracking = cfg.tracking.enabled
-    resuming = cfg.train.resume and state.has_state(job.root, job.project)
-    resume_id = job.tracker.find_job_run(job.key) if resuming and tracking else None
-    if resuming and tracking and resume_id is None:
-        log.warning(
-            "tuner state in %s has no runs in %s: starting afresh",
-            job.root / job.project,
-            cfg.tracking.uri,
-        )
-        resuming = False
-    # Loading the state first: unreadable state stops here, before any run is touched.
-    tuner = job.tuner(cfg, overwrite=not resuming)
-    return tuner, resume_id
-
-
 def _job_params(plan: Plan, job: PreparedJob) -> dict:
     cfg = plan.cfg
     return {
@@ -168,6 +151,8 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
         )
         log.info("%s: resuming %s%s", context.name, job.root / job.project, cut_short)
     tracker.log_text(run_id, OmegaConf.to_yaml(cfg), "config.yaml")
+    if tuner.warm is not None:
+        tracker.set_tags(run_id, {"warm_start_sweep": tuner.warm.sweep_id})
     if cfg.tracking.enabled:
         inputs = dataset_inputs(job.dataset)  # the job's and every trial's (MLflow's Datasets)
         log_dataset(tracker, run_id, inputs)

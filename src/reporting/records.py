@@ -29,7 +29,7 @@ def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict)
             for r in tracker.child_runs(run_id, "trial")
             if r.data.tags.get("trial_id") == result.best_trial_id and r.info.status == "FINISHED"
         ),
-        None,
+        result.warm_start.get("runs", {}).get(result.best_trial_id),  # an earlier sweep's
     )
     tracker.log_metrics(
         run_id,

@@ -23,6 +23,7 @@ from src.reporting.records import (
 )
 from src.reporting.trial_rows import at_best_epoch, completed_epochs, trial_rows
 from src.search.space import Space
+from src.search.warm_start import reused_runs
 from src.tracking import Tracker
 
 
@@ -88,6 +89,9 @@ class JobResult:
     repeats: list[Repeat] = field(default_factory=list)
     # Each searched hyperparameter's importance and the Pareto front of accuracy against cost.
     mattered: Mattered = field(default_factory=Mattered)
+    # tuner.warm_start: the sweep it started from, its reused trials' runs (this search's trial
+    # id -> run id), and how many of that sweep's trials were left out.
+    warm_start: dict = field(default_factory=dict)
 
 
 def _best_trial(tuner, failed: int):
@@ -102,25 +106,39 @@ def _best_trial(tuner, failed: int):
 
 def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
     """keras-tuner's checkpoint of the best trial; for a trial a worker on another host ran,
-    the model its trial run holds in MLflow."""
-    try:
-        return tuner.load_model(best)
-    except (OSError, ValueError):
-        if run_id is None:
-            raise
+    the model its trial run holds in MLflow; for one an earlier sweep ran (tuner.warm_start),
+    the model of that sweep's run."""
+    source = reused_runs(tuner).get(best.trial_id)
+    if source is None:
+        try:
+            return tuner.load_model(best)
+        except (OSError, ValueError):
+            if run_id is None:
+                raise
+        runs = [
+            r
+            for r in tracker.attempts_by_trial(run_id).get(best.trial_id, [])
+            if r.info.status == "FINISHED"
+        ]
+        if not runs:
+            raise RuntimeError(f"no checkpoint and no FINISHED run of trial {best.trial_id}")
+        source = runs[-1].info.run_id
     import keras
 
-    runs = [
-        r
-        for r in tracker.attempts_by_trial(run_id).get(best.trial_id, [])
-        if r.info.status == "FINISHED"
-    ]
-    if not runs:
-        raise RuntimeError(f"no checkpoint and no FINISHED run of trial {best.trial_id}")
     with tempfile.TemporaryDirectory() as tmp:
-        return keras.models.load_model(
-            tracker.download(runs[-1].info.run_id, "model.keras", Path(tmp))
-        )
+        return keras.models.load_model(tracker.download(source, "model.keras", Path(tmp)))
+
+
+def _warm_start(tuner) -> dict:
+    warm = getattr(tuner, "warm", None)
+    if warm is None:
+        return {}
+    return {
+        "sweep_id": warm.sweep_id,
+        "runs": reused_runs(tuner),
+        "outside": warm.outside,
+        "unlike": warm.unlike,
+    }
 
 
 def record_best(
@@ -145,11 +163,7 @@ def record_best(
     if run_id is not None:  # drawn by the tracking process while the job goes on
         log_search_pictures(tracker, run_id, rows, space, tuner.oracle, best.trial_id, job)
         mattered.record(tracker, run_id, rows, found, job)
-    model = _best_model(tuner, best, tracker, run_id)
-    labels = dataset.labels("test", cfg.loss.name == "categorical")
-    test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)
-    if run_id is not None:
-        log_test_pictures(tracker, run_id, job, dataset, test.probabilities.argmax(axis=1))
+    test = _tested(tracker, run_id, tuner, best, dataset, cfg, job)
     scores = [r[OBJECTIVE] for r in rows if r[OBJECTIVE] is not None]
     times = [r["epoch_time"] for r in rows if r["epoch_time"] is not None]
     result = JobResult(
@@ -178,11 +192,22 @@ def record_best(
         stopped_by=getattr(tuner, "stopped_by", None),
         studied=studied_values(cfg),
         mattered=found,
+        warm_start=_warm_start(tuner),
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:
         log_job_files(tracker, run_id, result)
     return result
+
+
+def _tested(tracker: Tracker, run_id, tuner, best, dataset: Dataset, cfg, job: str):
+    """The best model's test scores, and their pictures on the job's run."""
+    model = _best_model(tuner, best, tracker, run_id)
+    labels = dataset.labels("test", cfg.loss.name == "categorical")
+    test = scoring.score(model, dataset.x_test, labels, cfg.train.eval_batch_size)
+    if run_id is not None:
+        log_test_pictures(tracker, run_id, job, dataset, test.probabilities.argmax(axis=1))
+    return test
 
 
 def studied_values(cfg) -> dict[str, str]:

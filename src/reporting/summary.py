@@ -206,9 +206,16 @@ def job_markdown(result: JobResult) -> str:
         "| trial | " + "".join(f"{name} | " for name in columns) + f"{OBJECTIVE} | s/epoch |",
         "|---|" + "---:|" * len(columns) + "---:|---:|",
     ]
+    if warm := result.warm_start:
+        lines[4:4] = [
+            f"Warm start from sweep {warm['sweep_id']}: {len(warm['runs'])} of its trials reused "
+            f"(not trained again); left out: {warm['outside']} outside this space, "
+            f"{warm['unlike']} trained another way (loss, model, data, epochs, seed, precision).",
+        ]
     for row in [r for r in result.rows if r[OBJECTIVE] is not None][:TOP]:
         cells = "".join(f"{_fmt(row.get(name), 3)} | " for name in columns)
         pruned = "" if row.get("pruned_at") is None else f" (pruned after epoch {row['pruned_at']})"
+        pruned += " (reused)" if row.get("reused_run") else ""
         lines.append(
             f"| {row['trial_id']}{pruned} | {cells}{row[OBJECTIVE]:.4f} | "
             f"{_fmt(row['epoch_time'], 3)} |"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from src.model import OBJECTIVE
 from src.model.cost import COST_METRICS
 from src.search import pruning
+from src.search.warm_start import reused_runs
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -40,6 +41,7 @@ def _reason(message: str | None) -> str:
 def trial_rows(tuner) -> list[dict]:
     """Every trial as a row, best first (failed ones last)."""
     rows = []
+    reused = reused_runs(tuner)
     for trial in tuner.oracle.trials.values():
         params = tuner.hypermodel.values(trial.hyperparameters.copy())
         completed = trial.status == "COMPLETED"
@@ -54,6 +56,8 @@ def trial_rows(tuner) -> list[dict]:
                 **{name: costs.get(name) for name in COST_METRICS},
                 "pruned_at": pruning.pruned_at(trial),
                 "error": None if completed else _reason(trial.message),
+                # An earlier sweep's trial this search reused (tuner.warm_start): its run.
+                **({"reused_run": reused[trial.trial_id]} if trial.trial_id in reused else {}),
             }
         )
     return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0)))

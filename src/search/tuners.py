@@ -20,7 +20,7 @@ from src import runtime
 from src.model import OBJECTIVE
 from src.reporting.progress import JobProgress
 from src.runtime import signals, timings
-from src.search import kt_private, pruning, resume
+from src.search import kt_private, pruning, resume, warm_start
 from src.search.hypermodel import SoftmaxHyperModel
 from src.search.resumable import ResumableTrials
 from src.search.trial_runs import EPOCH_METRICS, run_tracked_trial
@@ -49,6 +49,8 @@ class TrackedTuner(ResumableTrials):
     stopped_by: str | None = None
     # The epoch the pruner stopped the current trial after (src/search/pruning.py), or None.
     pruned_at: int | None = None
+    # What an earlier sweep gave this search (tuner.warm_start), or None.
+    warm: warm_start.WarmStart | None = None
     _started_here = 0
 
     def pre_create_trial(self):
@@ -61,6 +63,8 @@ class TrackedTuner(ResumableTrials):
     def run_trial(self, trial, *args, **kwargs):
         self._epoch_times: list[float] = []
         self.pruned_at = None
+        if self.warm is not None and (known := warm_start.answer(self, trial, self.warm)):
+            return known  # an earlier sweep's trial holds these values (grid search)
         # Raw hp values (e.g. learning_rate_sgd) and the model arguments they resolve to (one
         # learning_rate column whatever the optimizer), plus the settings all trials share.
         resolved = self.hypermodel.values(trial.hyperparameters.copy())

@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from src.errors import ConfigError
+
 
 class Recorder(Protocol):
     """What a job needs from a tracking store: its runs' life cycle, logging and reading back."""
@@ -46,6 +48,7 @@ class Recorder(Protocol):
     ) -> list[str]: ...
     def attempts_by_trial(self, parent_run_id: str) -> dict[str, list]: ...
     def child_runs(self, parent_run_id: str, kind: str) -> list: ...
+    def earlier_trials(self, ref: str) -> dict: ...
     def download(self, run_id: str, path: str, folder: Path) -> Path: ...
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]: ...
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
@@ -94,6 +97,11 @@ class NullTracker:
 
     def child_runs(self, parent_run_id, kind) -> list:
         return []
+
+    def earlier_trials(self, ref) -> dict:
+        raise ConfigError(
+            "tuner.warm_start: reads an earlier sweep from the store; enable tracking"
+        )
 
     def download(self, run_id, path, folder) -> Path:
         raise FileNotFoundError(f"{path}: nothing is recorded with tracking=none")

@@ -45,7 +45,7 @@ _ONE_WAY = (
     "log_picture",
 )
 _ASKED = ("flush", "find_job_run", "child_runs", "download", "metric_history", "_mark_running")
-_ASKED += ("_delete_tags", "resolve")
+_ASKED += ("_delete_tags", "resolve", "earlier_trials")
 # The answer number of what the tracking process tells unasked: how many records wait.
 WAITING = -1
 

@@ -38,7 +38,7 @@ class Tracker(RunLifecycle, RunCreation, RunWrites):
         # MLflow resets its logger on import; its table creation notices are not news.
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        self.uri = uri
+        self.uri, self._experiment = uri, experiment
         http_retries_off(uri)  # an outage is retried here, at a steady pace
         self._start_writes(asynchronous, max_outage_seconds, spill_dir)
         self._start_creations()
@@ -85,6 +85,13 @@ class Tracker(RunLifecycle, RunCreation, RunWrites):
             self._call(self.client.delete_tag, run.info.run_id, key)
 
     # --- reading back --------------------------------------------------------------------------
+
+    def earlier_trials(self, ref: str) -> dict:
+        """The finished trials of an earlier sweep, for a warm start (src/tracking/sweeps.py)."""
+        from src.tracking.sweeps import earlier_trials
+
+        self.flush()
+        return self._call(earlier_trials, self.client, self.experiment_id, self._experiment, ref)
 
     def child_runs(self, parent_run_id: str, kind: str) -> list:
         """The runs of one kind (`trial`, `repeat`, `refit`) under a job run."""

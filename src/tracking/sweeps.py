@@ -126,3 +126,53 @@ def log_comparison(
     client.log_artifact(run_id, str(path))
     client.set_terminated(run_id, "FINISHED")
     return where_to_look(uri, run_address(uri, experiment_id, run_id))
+
+
+# What a warm start reads of each earlier trial: its metrics at its best epoch, its cost, and
+# each epoch's validation (the pruner's evidence).
+_KNOWN_METRICS = (
+    "best_val_accuracy",
+    "best_val_loss",
+    "best_epoch",
+    "mean_epoch_time",
+    "n_parameters",
+    "latency_ms",
+    "model_mb",
+)
+_CURVES = ("val_accuracy", "val_loss")
+
+
+def earlier_trials(client, experiment_id: str, experiment: str, ref: str) -> dict:
+    """The FINISHED trials of sweep `ref` (`tuner.warm_start`): `{"sweep_id", "trials": [{
+    "run_id", "params" (as recorded: text), "val_fraction" (its job's), "metrics",
+    "curves": {"val_accuracy": [[epoch, value], ...], "val_loss": [...]}}]}`.
+
+    Raises:
+        TrackingError: no such sweep (naming those there are).
+    """
+    jobs = _runs(client, experiment_id, "job")
+    sweep_id = resolve(sweep_ids(jobs), ref, experiment, field="tuner.warm_start")
+    mine = {j.info.run_id: j for j in jobs if j.data.tags.get("sweep_id") == sweep_id}
+    found = []
+    for run in _runs(client, experiment_id, "trial"):
+        job = mine.get(run.data.tags.get(PARENT_TAG))
+        if job is None or run.info.status != "FINISHED":
+            continue
+        if "best_val_accuracy" not in run.data.metrics:
+            continue
+        curves = {
+            key: [[m.step, m.value] for m in client.get_metric_history(run.info.run_id, key)]
+            for key in _CURVES
+        }
+        found.append(
+            {
+                "run_id": run.info.run_id,
+                "params": dict(run.data.params),
+                "val_fraction": job.data.params.get("val_fraction"),
+                "metrics": {
+                    k: run.data.metrics[k] for k in _KNOWN_METRICS if k in run.data.metrics
+                },
+                "curves": curves,
+            }
+        )
+    return {"sweep_id": sweep_id, "trials": found}

@@ -1,0 +1,99 @@
+"""tuner.warm_start: a search starts from an earlier sweep's finished trials, trains none of
+them again, and leaves out those outside its space (real keras-tuner, TensorFlow, MLflow)."""
+
+from pathlib import Path
+
+import pytest
+from helpers import job_and_trial_runs, mlflow_client, one_line_error, run_cli
+
+from src.job import JobContext, run_sweep
+
+pytestmark = pytest.mark.slow
+
+WIDTHS = "search.hidden_units=int 32..256 step 32"
+
+
+def _trained(store: str, job_run_id: str) -> set[tuple[str, str]]:
+    """(hidden_units, learning_rate) of each trial run under a job run."""
+    _, trials = job_and_trial_runs(store)
+    return {
+        (t.data.params["hidden_units"], t.data.params["learning_rate"])
+        for t in trials
+        if t.data.tags["mlflow.parentRunId"] == job_run_id and t.info.status == "FINISHED"
+    }
+
+
+def test_a_warm_started_search_trains_no_trial_twice(tiny, store):
+    first = run_sweep(tiny("tuner.max_trials=3", WIDTHS), JobContext(sweep_id="first"))
+    # A wider space, Bayesian search, two more trials: the three known ones are not retrained.
+    wider = ("tuner=bayesian", "tuner.max_trials=5", "search.hidden_units=int 32..512 step 32")
+    second = run_sweep(tiny(*wider, "tuner.warm_start=first"), JobContext(sweep_id="second"))
+    assert second.trials == 5 and len(second.warm_start["runs"]) == 3
+    assert second.warm_start["outside"] == 0 and second.warm_start["unlike"] == 0
+    reused = set(second.warm_start["runs"].values())
+    first_runs = {r["reused_run"] for r in second.rows if "reused_run" in r}
+    assert first_runs == reused
+    trained_first = _trained(store, first.run_id)
+    trained_second = _trained(store, second.run_id)
+    assert len(trained_first) == 3 and len(trained_second) == 2
+    assert not trained_first & trained_second  # no values trained twice
+    jobs, _ = job_and_trial_runs(store)
+    job = next(j for j in jobs if j.info.run_id == second.run_id)
+    assert job.data.tags["warm_start_sweep"] == "first"
+    summary = mlflow_client(store).download_artifacts(second.run_id, "summary.md")
+    assert "Warm start from sweep first: 3 of its trials reused" in Path(summary).read_text()
+    # The best of both searches is scored from its own model, wherever it was trained.
+    assert second.best_val_accuracy >= first.best_val_accuracy
+
+    # A narrower space: only the earlier trials inside it are reused, the others counted.
+    narrow = ("search.hidden_units=int 32..96 step 32", "tuner.max_trials=4")
+    third = run_sweep(tiny(*narrow, "tuner.warm_start=first"), JobContext(sweep_id="third"))
+    inside = [w for w, _ in trained_first if int(w) <= 96]
+    assert len(third.warm_start["runs"]) == len(inside)
+    assert third.warm_start["outside"] == 3 - len(inside)
+    # A different number of epochs is trained another way: nothing reused.
+    other = run_sweep(
+        tiny(WIDTHS, "train.epochs=2", "tuner.warm_start=first"), JobContext(sweep_id="other")
+    )
+    assert other.warm_start["runs"] == {} and other.warm_start["unlike"] == 3
+
+
+def test_a_grid_answers_its_known_points_from_the_earlier_sweep(tiny, store):
+    grid = ("tuner=grid", "search.optimizer=adam", "search.hidden_units=64")
+    first = run_sweep(
+        tiny(*grid, "tuner.max_trials=2", "search.learning_rate={adam:[1e-3,3e-3]}"),
+        JobContext(sweep_id="first"),
+    )
+    rates = "search.learning_rate={adam:[3e-4,1e-3,3e-3,1e-2]}"
+    second = run_sweep(
+        tiny(*grid, "tuner.max_trials=4", rates, "tuner.warm_start=latest"),
+        JobContext(sweep_id="second"),
+    )
+    assert second.trials == 4 and len(second.warm_start["runs"]) == 2
+    assert {r for _, r in _trained(store, second.run_id)} == {"0.0003", "0.01"}
+    assert {r for _, r in _trained(store, first.run_id)} == {"0.001", "0.003"}
+
+
+def test_an_unknown_sweep_to_start_from_is_one_line_and_writes_nothing(tiny, store, tmp_path):
+    run_sweep(tiny(), JobContext(sweep_id="only"))
+    before = job_and_trial_runs(store)
+    state = sorted(
+        p.name for p in (Path(store.removeprefix("sqlite:///")).parent / "tuner").iterdir()
+    )
+    result = run_cli(
+        "src.sweep",
+        "data.limit=1500",
+        "train.epochs=1",
+        "tuner.max_trials=3",
+        "tuner.warm_start=nope",
+        f"tracking.uri={store}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert "tuner.warm_start" in line and "'nope'" in line and "only" in line
+    assert [len(x) for x in job_and_trial_runs(store)] == [len(x) for x in before]
+    tuner_dir = Path(store.removeprefix("sqlite:///")).parent / "tuner"
+    assert sorted(p.name for p in tuner_dir.iterdir()) == state
+    line = one_line_error(run_cli("src.sweep", "tuner=hyperband", "tuner.warm_start=latest"))
+    assert "tuner.warm_start" in line and "hyperband" in line
