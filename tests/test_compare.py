@@ -66,3 +66,11 @@ def test_a_sweep_compared_with_itself_shows_no_difference():
     assert "A and B reach identical test accuracy in every one of the 3 seeds" in paired
     unpaired, figures = comparison.markdown([_sweep("a", [0.9, 0.8, 0.7])] * 2)
     assert "identical top trials" in unpaired and figures["difference"] == 0
+
+
+def test_sweeps_of_different_tasks_are_compared_with_a_warning():
+    a, b = _sweep("a", [0.9, 0.8, 0.7]), _sweep("b", [0.9, 0.8, 0.7])
+    a["jobs"][0]["task"] = {"data": "fashion_mnist", "epochs": "8"}
+    b["jobs"][0]["task"] = {"data": "mnist", "epochs": "8"}
+    text, _ = comparison.markdown([a, b])
+    assert "Beware: their best jobs differ in data (A: data=fashion_mnist; B: data=mnist)" in text

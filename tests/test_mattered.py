@@ -62,10 +62,15 @@ def test_importance_needs_enough_varied_finished_trials():
 
 def test_an_effect_smaller_than_the_seed_noise_is_called_noise():
     shares = {"learning_rate": 0.9, "hidden_units": 0.1}
-    # Trials' variance 1e-4: width explains 1e-5, i.e. an sd of 0.0032.
-    assert importance.noise(shares, 1e-4, seed_sd=0.005) == {
+    # Trials' variance 1e-4: the rate explains an sd of 0.0095, width 0.0032; a seed sd of
+    # 0.003 puts one trial's 95% band at 0.0059.
+    assert importance.noise(shares, 1e-4, seed_sd=0.003) == {
         "learning_rate": False,
         "hidden_units": True,
+    }
+    assert importance.noise(shares, 1e-4, seed_sd=0.001) == {
+        "learning_rate": False,
+        "hidden_units": False,
     }
 
 

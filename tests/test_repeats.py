@@ -52,7 +52,7 @@ def test_loss_comparison_repeats_agree_with_the_runs_and_end_in_a_verdict(store,
         "study.repeats=3",
         "data.limit=1500",
         "train.epochs=2",
-        "tuner.max_trials=2",
+        "tuner.max_trials=3",
         f"tracking.uri={store}",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
     )
@@ -116,6 +116,13 @@ def test_loss_comparison_repeats_agree_with_the_runs_and_end_in_a_verdict(store,
     assert " per epoch" in verdict and "nan" not in summary
     picture = client.download_artifacts(jobs["sparse"].info.run_id, "repeats.svg", str(tmp_path))
     assert svg_picture(picture)
+    # Importances across the jobs (3 trials each: too few for a job's own), the loss among
+    # them, set beside the pooled seed noise of the repeats.
+    assert "## Importance across the jobs" in summary and "loss " in summary
+    assert "Pooled seed-to-seed sd" in summary
+    for job in jobs.values():
+        picture = client.download_artifacts(job.info.run_id, "sweep_importance.svg", str(tmp_path))
+        assert svg_picture(picture)
 
     # The sweep compared with itself later (python -m src.compare): paired by the same seeds,
     # no difference.

@@ -69,7 +69,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
         return None
     started = time.perf_counter()
     timings.mark("prepared")
-    earlier = earlier_sweep(cfg, job)  # tuner.warm_start
+    earlier = earlier_sweep(cfg, job, context.sweep_id)  # tuner.warm_start
     with state.search_lock(job.root, job.project):
         tuner, resume_id = load_tuner(cfg, job, earlier)
         timings.mark("tuner_ready")
@@ -116,11 +116,14 @@ def _read_data_meanwhile(cfg: Config) -> threading.Thread:
 def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, progress):
     """The best configuration retrained with each of study.repeats seeds, recorded."""
     from src.job.repeats import run_repeats
-    from src.reporting.records import log_repeats
+    from src.reporting.records import log_job_files, log_repeats
 
     repeats = run_repeats(job, plan, run_id, result, name, progress)
     log_repeats(job.tracker, run_id, repeats, result.mattered, name)
-    return dataclasses.replace(result, repeats=repeats)
+    result = dataclasses.replace(result, repeats=repeats)
+    if run_id is not None:  # its summary again, now with the importances beside seed noise
+        log_job_files(job.tracker, run_id, result)
+    return result
 
 
 def _job_params(plan: Plan, job: PreparedJob) -> dict:

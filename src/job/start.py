@@ -39,9 +39,12 @@ def load_tuner(cfg: Config, job: PreparedJob, earlier: dict | None = None):
     return tuner, resume_id
 
 
-def earlier_sweep(cfg: Config, job: PreparedJob) -> dict | None:
+def earlier_sweep(cfg: Config, job: PreparedJob, sweep_id: str) -> dict | None:
     """The earlier sweep's trials `tuner.warm_start` names, read before anything is written:
-    an unknown sweep stops the job here, in one line naming the sweeps there are."""
+    an unknown sweep stops the job here, in one line naming the sweeps there are. `latest` is
+    the newest sweep but this one (`sweep_id`), whose other jobs may have started already.
+    The same command run again resumes its search, as every command does: it does not look
+    for a newer `latest`."""
     if not cfg.tuner.warm_start:
         return None
-    return job.tracker.earlier_trials(cfg.tuner.warm_start)
+    return job.tracker.earlier_trials(cfg.tuner.warm_start, sweep_id)

@@ -106,7 +106,9 @@ def unpaired(a: Side, b: Side, top: int = TOP) -> tuple[str, dict[str, float]]:
     figures = {"difference": diff, "difference.ci_low": low, "difference.ci_high": high}
     return (
         f"{finding}. Unpaired: the sweeps' best jobs share no repeated seeds, so this "
-        "compares search results, not seeds.",
+        "compares search results, not seeds; the top trials are each search's best, not a "
+        "random sample, so the interval is a guide, not a test (retrain both with the same "
+        "study.repeats seeds for one).",
         figures,
     )
 
@@ -132,6 +134,15 @@ def markdown(sweeps: Sequence[dict]) -> tuple[str, dict[str, float]]:
             figures[f"{key}.best_val_accuracy"] = side.best["best_val_accuracy"]
             if side.best["test_accuracy"] is not None:
                 figures[f"{key}.test_accuracy"] = side.best["test_accuracy"]
+    if a.best and b.best and a.best.get("task") != b.best.get("task"):
+        differ = [k for k in a.best["task"] if a.best["task"][k] != b.best["task"].get(k)]
+        sentence += (
+            f" Beware: their best jobs differ in {', '.join(differ)} (A: "
+            + ", ".join(f"{k}={a.best['task'][k]}" for k in differ)
+            + "; B: "
+            + ", ".join(f"{k}={b.best['task'][k]}" for k in differ)
+            + "), so their accuracies are not measured on the same task."
+        )
     how = (
         f"paired by the {len(common)} seeds both best jobs were retrained with"
         if common

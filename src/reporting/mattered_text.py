@@ -28,7 +28,7 @@ def job_lines(result: JobResult) -> list[str]:
             names = ", ".join(within) or "none"
             lines.append(
                 f"Seed-to-seed sd of the best configuration's {OBJECTIVE}: {sd:.4f}; "
-                f"effects within that noise: {names}."
+                f"effects within its 95% band (noise): {names}."
             )
     elif result.trials - result.failed < MIN_TRIALS:
         lines.append(f"Importance: needs at least {MIN_TRIALS} finished trials.")
@@ -67,4 +67,4 @@ def _seed_noise(results: list[JobResult], shares: dict[str, float]) -> str:
     rows = [row for res in results for row in res.rows]
     within = [k for k, v in noise(shares, spread(rows), sd).items() if v]
     names = ", ".join(within) if within else "none"
-    return f" Pooled seed-to-seed sd {sd:.4f}; within that noise: {names}."
+    return f" Pooled seed-to-seed sd {sd:.4f}; effects within its 95% band (noise): {names}."

@@ -208,7 +208,8 @@ def job_markdown(result: JobResult) -> str:
     ]
     if warm := result.warm_start:
         lines[4:4] = [
-            f"Warm start from sweep {warm['sweep_id']}: {len(warm['runs'])} of its trials reused "
+            f"Warm start from sweep {warm['sweep_id']}: {len(set(warm['runs'].values()))} of its "
+            "trials reused "
             f"(not trained again); left out: {warm['outside']} outside this space, "
             f"{warm['unlike']} trained another way (loss, model, data, epochs, seed, precision).",
         ]

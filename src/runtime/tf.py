@@ -89,7 +89,8 @@ def threads() -> int:
     every core this process may use)."""
     import tensorflow as tf
 
-    return tf.config.threading.get_intra_op_parallelism_threads() or len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return tf.config.threading.get_intra_op_parallelism_threads() or cores or 1
 
 
 def set_threads(threads: int) -> None:

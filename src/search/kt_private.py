@@ -6,13 +6,12 @@ no way to give its gRPC client credentials;
 each function below names what it needs and why. These modules may change in any release, so
 pyproject.toml pins keras-tuner to the version this was written against (1.4.8): check each
 function when raising the pin (tests/test_distributed.py, tests/test_resilience.py,
-tests/test_state.py, tests/test_oracle_auth.py, tests/test_warm_start.py exercise them all).
+tests/test_state.py, tests/test_oracle_auth.py exercise them all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 
 def quiet() -> None:
@@ -106,16 +105,3 @@ def hyperband_plan(oracle) -> tuple[int, int]:
             trials, epochs = trials + size, epochs + size * (oracle._get_epochs(b, r) - start)
     iterations = oracle.hyperband_iterations
     return trials * iterations, epochs * iterations
-
-
-@contextmanager
-def display_off(oracle) -> Iterator[None]:
-    """keras-tuner's console display of trials (the oracle's private `_display`) silent while
-    trials run elsewhere are handed to the oracle (src/search/warm_start.py): its `end_trial`
-    would print them and time them from a start it never saw."""
-    display = oracle._display
-    verbose, display.verbose = display.verbose, 0
-    try:
-        yield
-    finally:
-        display.verbose = verbose

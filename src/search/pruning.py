@@ -130,6 +130,7 @@ def attach(oracle, pruner: Pruner | None) -> None:
         ]
         return pruner.should_stop([*curve(trial), metrics[OBJECTIVE]], others)
 
+    update_trial.unjudged = original  # epochs of trials trained elsewhere (warm_start.py)
     oracle.update_trial = update_trial
 
 

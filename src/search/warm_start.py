@@ -30,7 +30,6 @@ import keras_tuner as kt
 from keras_tuner.engine.hyperparameters import Boolean, Choice, Fixed, Float, Int
 
 from src.model import OBJECTIVE
-from src.search import kt_private
 
 # The settings a reused trial must share with this job: same training, comparable scores.
 SAME = ("loss", "model", "data", "data_limit", "epochs", "seed", "precision")
@@ -77,7 +76,10 @@ def _inside(hp, text: str):
             return None
         return int(number)
     if isinstance(hp, Float) and hp.step:
-        steps = (number - hp.min_value) / hp.step
+        if hp.sampling == "log":  # steps multiply
+            steps = math.log(number / hp.min_value) / math.log(hp.step)
+        else:
+            steps = (number - hp.min_value) / hp.step
         if not math.isclose(steps, round(steps), abs_tol=1e-9):
             return None
     return number
@@ -97,21 +99,48 @@ def fit(space: kt.HyperParameters, params: dict[str, str]) -> dict | None:
     return dict(hps.values)
 
 
-def sort(earlier: dict, space: kt.HyperParameters, fixed: dict, val_fraction: float) -> WarmStart:
-    """The earlier sweep's trials (src/tracking/sweeps.py `earlier_trials`) this job may reuse."""
+def sort(
+    earlier: dict, space: kt.HyperParameters, hypermodel, fixed: dict, val_fraction: float
+) -> WarmStart:
+    """The earlier sweep's trials (src/tracking/sweeps.py `earlier_trials`) this job may reuse:
+    trained the same way (`SAME`, the validation fraction, every model and training argument
+    this job would give those values, not pruned) and inside this job's space."""
     found = WarmStart(earlier["sweep_id"])
     for trial in earlier["trials"]:
         params = trial["params"]
-        alike = all(params.get(k) == str(fixed[k]) for k in SAME)
-        recorded_fraction = trial.get("val_fraction")
-        if not alike or (recorded_fraction and float(recorded_fraction) != val_fraction):
+        alike = all(params.get(k) == str(fixed[k]) for k in SAME) and not trial.get("pruned")
+        alike = alike and _number(trial.get("val_fraction")) == val_fraction
+        values = fit(space, params) if alike else None
+        if not alike or (
+            values is not None and not _trained_alike(space, hypermodel, values, params)
+        ):
             found.unlike += 1
-        elif (values := fit(space, params)) is None:
+        elif values is None:
             found.outside += 1
         else:
             record = {k: trial[k] for k in ("run_id", "metrics", "curves")}
             found.known.append({"values": values, **record})
     return found
+
+
+def _number(text) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _trained_alike(space: kt.HyperParameters, hypermodel, values: dict, params: dict) -> bool:
+    """Whether every argument these values resolve to in this job (its defaults included) is
+    the one the earlier trial recorded (a learning-rate decay, a depth it did not search)."""
+    hps = space.copy()
+    hps.values = dict(values)
+    resolved = hypermodel.values(hps)
+    return all(
+        params[k] == (repr(v) if isinstance(v, float) else str(v))
+        for k, v in resolved.items()
+        if k in params
+    )
 
 
 def _epochs(record: dict) -> dict[int, dict[str, float]]:
@@ -128,10 +157,22 @@ def give(tuner, warm: WarmStart) -> None:
     (its values recorded as tried, its scores per epoch as reported), before the first new one."""
     oracle = tuner.oracle
     oracle.max_trials = max(oracle.max_trials, len(warm.known))
-    with kt_private.display_off(oracle):
+    # keras-tuner's display would print each one, timed from a start it never saw.
+    verbose, oracle.verbose = oracle.verbose, 0
+    try:
         for record in warm.known:
             warm.reused[_give_one(tuner, record)] = record
+    finally:
+        oracle.verbose = verbose
     warm.known = []
+
+
+def _report(oracle, trial_id: str, record: dict) -> None:
+    """An earlier trial's epochs to the oracle, for the record: the pruner does not judge
+    them (src/search/pruning.py keeps keras-tuner's own `update_trial` as `unjudged`)."""
+    update = getattr(oracle.update_trial, "unjudged", oracle.update_trial)
+    for epoch, metrics in _epochs(record).items():
+        update(trial_id, metrics, step=epoch)
 
 
 def _give_one(tuner, record: dict) -> str:
@@ -144,8 +185,7 @@ def _give_one(tuner, record: dict) -> str:
     trial = kt.engine.trial.Trial(hyperparameters=hps, trial_id=trial_id, status="RUNNING")
     oracle.trials[trial_id] = trial
     oracle.start_order.append(trial_id)
-    for epoch, metrics in _epochs(record).items():
-        oracle.update_trial(trial_id, metrics, step=epoch)
+    _report(oracle, trial_id, record)
     trial.status = kt.engine.trial.TrialStatus.COMPLETED
     oracle.end_trial(trial)
     _figures(tuner, trial_id, record)
@@ -163,8 +203,7 @@ def answer(tuner, trial, warm: WarmStart) -> list | None:
         return None
     history = keras.callbacks.History()
     epochs = _epochs(record)
-    for epoch, metrics in epochs.items():
-        tuner.oracle.update_trial(trial.trial_id, metrics, step=epoch)
+    _report(tuner.oracle, trial.trial_id, record)
     history.epoch = list(epochs)
     history.history = {k: [m.get(k) for m in epochs.values()] for k in (OBJECTIVE, "val_loss")}
     if record in warm.known:
@@ -189,13 +228,16 @@ def begin(tuner, earlier: dict | None, fixed: dict, val_fraction: float) -> Warm
     """This job's warm start: a new search's from the earlier sweep's trials (`earlier`), a
     resumed one's from its folder. Random and Bayesian search get the known trials now."""
     folder = Path(tuner.project_dir)
-    if earlier is None:
-        return WarmStart.load(folder)
-    warm = sort(earlier, tuner.oracle.get_space(), fixed, val_fraction)
+    if earlier is None:  # resumed: what it reused is in its folder
+        warm = WarmStart.load(folder)
+        for trial_id, record in warm.reused.items() if warm else ():
+            _figures(tuner, trial_id, record)
+        return warm
+    warm = sort(earlier, tuner.oracle.get_space(), tuner.hypermodel, fixed, val_fraction)
     if not isinstance(tuner.oracle, kt.oracles.GridSearchOracle):
         give(tuner, warm)
-        tuner.oracle.save()
-    warm.save(folder)
+    warm.save(folder)  # before the oracle's state, which holds the reused trials
+    tuner.oracle.save()
     return warm
 
 

@@ -54,8 +54,21 @@ def keep_meeting(candidates: Sequence[Costed], bounds: dict[str, float]) -> list
         metric, fmt = LIMITS[key]
         values = [getattr(c, metric) for c in candidates if getattr(c, metric) is not None]
         least.append(f"least {metric} {fmt.format(min(values))}" if values else f"no {metric}")
-    settings = " ".join(f"export.{k}={v:g}" for k, v in bounds.items())
+    settings = " ".join(f"export.{k}={v}" for k, v in bounds.items())
     raise ConstraintUnmet(
         f"{settings}: none of the {len(candidates)} FINISHED trials in scope meets it "
         f"({', '.join(least)}); raise the limit or drop it"
+    )
+
+
+def threads_note(candidates: Sequence, bounds: dict[str, float]) -> str:
+    """A warning when a latency bound compares trials timed on different thread counts
+    (`latency_threads`, src/model/cost.py); empty otherwise."""
+    threads = {getattr(c, "latency_threads", None) for c in candidates} - {None}
+    if "max_latency_ms" not in bounds or len(threads) < 2:
+        return ""
+    counts = ", ".join(str(t) for t in sorted(threads))
+    return (
+        f"note: the trials' latencies were measured on {counts} threads (their jobs' "
+        "train.threads); export.max_latency_ms compares them as measured"
     )

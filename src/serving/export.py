@@ -47,6 +47,7 @@ class Candidate:
     test_accuracy: float | None = None
     latency_ms: float | None = None  # median ms to classify one image (src/model/cost.py)
     n_parameters: float | None = None
+    latency_threads: int | None = None  # the threads its latency was measured on
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
@@ -116,7 +117,7 @@ def run_export(cfg) -> tracking.ModelVersion:
         winner.test_accuracy = test.accuracy
         print(leaderboard(ordered, ex.top))
         chosen_by = _chosen_by(everyone, ordered, bounds)
-        print(chosen_by)
+        print("\n".join(filter(None, [chosen_by, constraints.threads_note(everyone, bounds)])))
         source, refitted = winner.run_id, None
         if ex.refit:
             model, source = refit(cfg, winner, job, dataset)

@@ -75,6 +75,7 @@ def finished_trials(
                 # What its model costs to serve (trials recorded before it was: unknown).
                 "latency_ms": metrics.get("latency_ms"),
                 "n_parameters": metrics.get("n_parameters"),
+                "latency_threads": _parse(run.data.params.get("latency_threads", "")) or None,
             }
         )
     return trials

@@ -86,12 +86,13 @@ class Tracker(RunLifecycle, RunCreation, RunWrites):
 
     # --- reading back --------------------------------------------------------------------------
 
-    def earlier_trials(self, ref: str) -> dict:
+    def earlier_trials(self, ref: str, running: str | None = None) -> dict:
         """The finished trials of an earlier sweep, for a warm start (src/tracking/sweeps.py)."""
         from src.tracking.sweeps import earlier_trials
 
         self.flush()
-        return self._call(earlier_trials, self.client, self.experiment_id, self._experiment, ref)
+        args = (self.client, self.experiment_id, self._experiment, ref, running)
+        return self._call(earlier_trials, *args)
 
     def child_runs(self, parent_run_id: str, kind: str) -> list:
         """The runs of one kind (`trial`, `repeat`, `refit`) under a job run."""

@@ -17,6 +17,8 @@ from src.tracking.queries import client_and_experiment
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
 _BACK = re.compile(r"latest~(\d+)")
+# The settings that make two jobs' accuracies comparable: the same images, split and budget.
+_TASK = ("data", "data_limit", "val_fraction", "seed", "epochs", "model")
 # A repeat run's metric for each quantity the comparison pairs by seed.
 REPEAT_KEYS = ("best_val_accuracy", "test_accuracy", "mean_epoch_time", "peak_memory_mb")
 
@@ -76,6 +78,8 @@ def _sweep(sweep_id: str, jobs, trials, repeats) -> dict:
                 "run_id": j.info.run_id,
                 "status": j.info.status,
                 "loss": j.data.params.get("loss"),
+                # What makes two jobs' accuracies comparable at all.
+                "task": {k: j.data.params.get(k) for k in _TASK},
                 "best_val_accuracy": j.data.metrics.get("best_val_accuracy"),
                 "test_accuracy": j.data.metrics.get("test_accuracy"),
                 "start": j.info.start_time,
@@ -142,8 +146,11 @@ _KNOWN_METRICS = (
 _CURVES = ("val_accuracy", "val_loss")
 
 
-def earlier_trials(client, experiment_id: str, experiment: str, ref: str) -> dict:
-    """The FINISHED trials of sweep `ref` (`tuner.warm_start`): `{"sweep_id", "trials": [{
+def earlier_trials(
+    client, experiment_id: str, experiment: str, ref: str, running: str | None = None
+) -> dict:
+    """The FINISHED trials of sweep `ref` (`tuner.warm_start`; `running`: the sweep asking,
+    never the one `latest` names): `{"sweep_id", "trials": [{
     "run_id", "params" (as recorded: text), "val_fraction" (its job's), "metrics",
     "curves": {"val_accuracy": [[epoch, value], ...], "val_loss": [...]}}]}`.
 
@@ -151,7 +158,8 @@ def earlier_trials(client, experiment_id: str, experiment: str, ref: str) -> dic
         TrackingError: no such sweep (naming those there are).
     """
     jobs = _runs(client, experiment_id, "job")
-    sweep_id = resolve(sweep_ids(jobs), ref, experiment, field="tuner.warm_start")
+    earlier = [s for s in sweep_ids(jobs) if s != running]  # `latest` is never this sweep
+    sweep_id = resolve(earlier, ref, experiment, field="tuner.warm_start")
     mine = {j.info.run_id: j for j in jobs if j.data.tags.get("sweep_id") == sweep_id}
     found = []
     for run in _runs(client, experiment_id, "trial"):
@@ -173,6 +181,7 @@ def earlier_trials(client, experiment_id: str, experiment: str, ref: str) -> dic
                     k: run.data.metrics[k] for k in _KNOWN_METRICS if k in run.data.metrics
                 },
                 "curves": curves,
+                "pruned": run.data.tags.get("pruned") == "true",  # its score is a partial one
             }
         )
     return {"sweep_id": sweep_id, "trials": found}
