@@ -125,24 +125,25 @@ def test_constraints_keep_the_trials_meeting_every_bound_in_order():
 
 
 @pytest.mark.slow
-def test_a_sweep_records_costs_importances_and_its_front(tiny, store, tmp_path):
+def test_a_sweep_records_costs_importances_and_its_front(store, tmp_path):
     """A real grid of widths x an L2 too small to change anything: every trial records what
     its model costs, the job records importances (L2 last) and tags its Pareto front."""
     import keras
-    from helpers import job_and_trial_runs, mlflow_client, svg_picture
+    from helpers import TINY, job_and_trial_runs, mlflow_client, run_cli, svg_picture
 
-    from src import runtime
-    from src.job import JobContext, run_sweep
-
-    cfg = tiny(
+    result = run_cli(
+        "src.sweep",
+        *TINY,
         "tuner=grid",
         "tuner.max_trials=6",
         "search.hidden_units=[32,256,512]",
         "search.l2=[0.0,1e-12]",
         "search.optimizer=adam",
         "search.learning_rate=0.003",
+        f"tracking.uri={store}",
+        f"hydra.run.dir={tmp_path / 'run'}",
     )
-    result = run_sweep(cfg, JobContext(sweep_id="mattered"))
+    assert result.returncode == 0, result.stderr[-3000:]
     (job,), trials = job_and_trial_runs(store)
     client = mlflow_client(store)
     for trial in trials:
@@ -151,8 +152,7 @@ def test_a_sweep_records_costs_importances_and_its_front(tiny, store, tmp_path):
         assert metrics["n_parameters"] == keras.models.load_model(path).count_params()
         assert metrics["model_mb"] == pytest.approx(Path(path).stat().st_size / 1e6)
         assert 0 < metrics["latency_ms"] < 1000
-        # The threads TensorFlow runs on in this process (fixed by the first test to start it).
-        assert trial.data.params["latency_threads"] == str(runtime.threads())
+        assert trial.data.params["latency_threads"] == "1"  # train.threads=1, its own process
 
     shares = {
         k.removeprefix("importance."): v
@@ -161,7 +161,6 @@ def test_a_sweep_records_costs_importances_and_its_front(tiny, store, tmp_path):
     }
     assert set(shares) == {"hidden_units", "l2"} and sum(shares.values()) == pytest.approx(1)
     assert shares["l2"] < shares["hidden_units"], shares
-    assert result.mattered.importance == pytest.approx(shares)
 
     rows = [
         {
@@ -173,10 +172,11 @@ def test_a_sweep_records_costs_importances_and_its_front(tiny, store, tmp_path):
     ]
     front = {r["trial_id"] for r in pareto.front(rows)}
     tagged = {t.data.tags["trial_id"] for t in trials if t.data.tags.get("pareto") == "true"}
-    assert tagged == front and set(result.mattered.front) == front
+    assert tagged == front and front
     folder = tmp_path / "job"
     for name in ("importance.svg", "pareto.svg"):
         assert svg_picture(client.download_artifacts(job.info.run_id, name, str(folder)))
     summary = Path(client.download_artifacts(job.info.run_id, "summary.md", str(folder)))
     summary = summary.read_text()
     assert "Importance for val_accuracy" in summary and "Pareto front" in summary
+    assert "Importance for val_accuracy" in result.stderr

@@ -116,14 +116,11 @@ def _read_data_meanwhile(cfg: Config) -> threading.Thread:
 def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, progress):
     """The best configuration retrained with each of study.repeats seeds, recorded."""
     from src.job.repeats import run_repeats
-    from src.reporting.records import log_job_files, log_repeats
+    from src.reporting.records import log_repeats
 
     repeats = run_repeats(job, plan, run_id, result, name, progress)
-    log_repeats(job.tracker, run_id, repeats, result.mattered, name)
-    result = dataclasses.replace(result, repeats=repeats)
-    if run_id is not None:  # its summary again, now with the importances beside seed noise
-        log_job_files(job.tracker, run_id, result)
-    return result
+    log_repeats(job.tracker, run_id, repeats)
+    return dataclasses.replace(result, repeats=repeats)
 
 
 def _job_params(plan: Plan, job: PreparedJob) -> dict:

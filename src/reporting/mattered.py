@@ -1,14 +1,21 @@
-"""What mattered in a job's search, recorded on its run: each searched hyperparameter's
-importance for val_accuracy (src/reporting/importance.py) and the trials on the Pareto front of
-val_accuracy against latency (src/reporting/pareto.py), with their pictures."""
+"""What mattered in a job's search: the trials on its Pareto front of val_accuracy against
+latency (src/reporting/pareto.py), recorded on its run by the job; and each searched
+hyperparameter's importance for val_accuracy (src/reporting/importance.py), weighed once per
+command when it closes (src/reporting/summary.py), where Optuna and scikit-learn are imported
+once for every job instead of in each job's process (about 2 s of CPU each)."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from src.reporting import importance, pareto
-from src.tracking import Tracker
+
+if TYPE_CHECKING:
+    from src.tracking import Tracker
 
 
 @dataclass(frozen=True)
@@ -23,35 +30,38 @@ class Mattered:
     front: list[str] = field(default_factory=list)
 
 
-def weigh(rows: Sequence[Mapping], searched: Sequence[str], log_scaled: set[str]) -> Mattered:
-    """The importances and the front of a job's trial rows (src/reporting/results.py)."""
-    return Mattered(
-        importance.importances(rows, searched, log_scaled),
-        importance.spread(rows),
-        [r["trial_id"] for r in pareto.front(rows)],
-    )
+def weigh(rows: Sequence[Mapping]) -> Mattered:
+    """A job's Pareto front and its trials' spread (src/reporting/results.py); the importances
+    come at the command's close (`with_importances`)."""
+    return Mattered({}, importance.spread(rows), [r["trial_id"] for r in pareto.front(rows)])
+
+
+def with_importances(result):
+    """The JobResult with its importances, when it has MIN_TRIALS finished trials."""
+    shares = importance.importances(result.rows, result.searched, set(result.log_scaled))
+    if not shares:
+        return result
+    return replace(result, mattered=replace(result.mattered, importance=shares))
+
+
+def importance_picture(result, folder: Path) -> Path:
+    """`importance.svg` of a job; with repeats, the effects within seed noise in grey."""
+    from src.reporting.tradeoff_charts import importance as draw
+
+    found, seeds = result.mattered, [r.val_accuracy for r in result.repeats]
+    sd = statistics.stdev(seeds) if len(seeds) > 1 else None
+    noise = importance.noise(found.importance, found.variance, sd) if sd else {}
+    return draw(found.importance, folder / "importance.svg", result.job, noise)
 
 
 def record(tracker: Tracker, run_id: str, rows: Sequence[Mapping], found: Mattered, job: str):
-    """On the job's run: `importance.<name>` metrics and `importance.svg`; `pareto.svg`; and the
-    tag `pareto=true` on each front member's trial run."""
-    if found.importance:
-        tracker.log_metrics(run_id, {f"importance.{k}": v for k, v in found.importance.items()})
-        draw_importance(tracker, run_id, found, job)
-    if found.front:
-        members = set(found.front)
-        for run in tracker.child_runs(run_id, "trial"):
-            if run.data.tags.get("trial_id") in members and run.info.status == "FINISHED":
-                tracker.set_tags(run.info.run_id, {"pareto": "true"})
-        points = [{k: r.get(k) for k in ("trial_id", pareto.COST, "val_accuracy")} for r in rows]
-        data = {"trials": points, "front": found.front, "cost": pareto.COST, "job": job}
-        tracker.log_picture(run_id, "pareto", data, "pareto.svg")
-
-
-def draw_importance(
-    tracker: Tracker, run_id: str, found: Mattered, job: str, seed_sd: float | None = None
-) -> None:
-    """`importance.svg`; with the repeats' seed-to-seed sd, effects within noise in grey."""
-    noise = importance.noise(found.importance, found.variance, seed_sd) if seed_sd else {}
-    data = {"shares": found.importance, "job": job, "noise": noise}
-    tracker.log_picture(run_id, "importance", data, "importance.svg")
+    """On the job's run: `pareto.svg`, and the tag `pareto=true` on each front member's run."""
+    if not found.front:
+        return
+    members = set(found.front)
+    for run in tracker.child_runs(run_id, "trial"):
+        if run.data.tags.get("trial_id") in members and run.info.status == "FINISHED":
+            tracker.set_tags(run.info.run_id, {"pareto": "true"})
+    points = [{k: r.get(k) for k in ("trial_id", pareto.COST, "val_accuracy")} for r in rows]
+    data = {"trials": points, "front": found.front, "cost": pareto.COST, "job": job}
+    tracker.log_picture(run_id, "pareto", data, "pareto.svg")

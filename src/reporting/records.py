@@ -11,8 +11,7 @@ import numpy as np
 
 from src.data import Dataset
 from src.model import OBJECTIVE
-from src.reporting import mattered, plots
-from src.reporting.mattered import Mattered
+from src.reporting import plots
 from src.reporting.summary import job_markdown, write_csv
 from src.search.space import Space
 from src.tracking import Tracker
@@ -133,16 +132,9 @@ def log_job_files(tracker: Tracker, run_id: str, result: JobResult) -> None:
             tracker.log_file(run_id, folder / name)
 
 
-def log_repeats(
-    tracker: Tracker,
-    run_id: str | None,
-    repeats: list[Repeat],
-    found: Mattered | None = None,
-    job: str = "",
-) -> None:
+def log_repeats(tracker: Tracker, run_id: str | None, repeats: list[Repeat]) -> None:
     """The repeats' statistics on the job's run: `repeats.<quantity>.mean`, `.sd`, `.ci_low`
-    and `.ci_high` (a 95% t-interval) for each quantity, and `repeats.seeds`; its importance
-    picture drawn again with the effects within the seeds' noise in grey."""
+    and `.ci_high` (a 95% t-interval) for each quantity, and `repeats.seeds`."""
     from src.reporting.results import REPEAT_METRICS  # it imports this module
     from src.reporting.stats import describe
 
@@ -159,6 +151,3 @@ def log_repeats(
                 f"repeats.{quantity}.ci_high": e.high,
             }
     tracker.log_metrics(run_id, metrics)
-    sd = metrics.get("repeats.val_accuracy.sd")
-    if found is not None and found.importance and sd and run_id is not None:
-        mattered.draw_importance(tracker, run_id, found, job, sd)

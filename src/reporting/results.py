@@ -159,7 +159,7 @@ def record_best(
     rows = trial_rows(tuner)
     failures = [(r["trial_id"], r["error"]) for r in rows if r["status"] in ("FAILED", "INVALID")]
     best = _best_trial(tuner, len(failures))
-    found = mattered.weigh(rows, space.searched(), space.log_scaled()) if space else Mattered()
+    found = mattered.weigh(rows)
     if run_id is not None:  # drawn by the tracking process while the job goes on
         log_search_pictures(tracker, run_id, rows, space, tuner.oracle, best.trial_id, job)
         mattered.record(tracker, run_id, rows, found, job)

@@ -105,12 +105,23 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     display.display().stop()
     if not outcomes:
         return 0
+    outcomes = _weighed(outcomes)
     shares = _across_jobs([o.result for o in outcomes if o.finished])
     text = summary_markdown(outcomes, shares)
     print("\n" + text, file=file, flush=True)
     for uri, experiment_id in _store(outcomes, text, shares).items():
         print(f"\nThis sweep's runs: {_sweep_address(uri, experiment_id)}", file=file, flush=True)
     return sum(not o.finished for o in outcomes)
+
+
+def _weighed(outcomes: list[JobOutcome]) -> list[JobOutcome]:
+    """Every finished job with its importances (src/reporting/mattered.py): weighed here, once
+    per command, with Optuna imported once."""
+    from dataclasses import replace
+
+    from src.reporting.mattered import with_importances
+
+    return [replace(o, result=with_importances(o.result)) if o.finished else o for o in outcomes]
 
 
 def _across_jobs(results: list[JobResult]) -> dict[str, float]:
@@ -164,10 +175,30 @@ def _store(outcomes: list[JobOutcome], text: str, shares: dict[str, float]) -> d
             verdict = study.verdict_text(finished)
             if verdict:
                 tags["verdict"] = verdict[:_TAG_LIMIT]
+        for i, o in enumerate(outcomes):  # each job's own: its summary and importances
+            if o.finished and o.tracking and o.result is not None:
+                _store_job(o, folder / f"job-{i}")
         return {
             settings[0]: log_to_runs(settings, run_ids, files, tags)
             for settings, run_ids in runs.items()
         }
+
+
+def _store_job(outcome: JobOutcome, folder: Path) -> None:
+    """A job's run gets its summary again, now with its importances (`importance.<name>`
+    metrics, `importance.svg`, the effects within seed noise in grey)."""
+    from src.reporting.mattered import importance_picture
+    from src.tracking.shared import log_to_runs
+
+    result = outcome.result
+    shares = result.mattered.importance
+    if not shares:
+        return
+    folder.mkdir()
+    (folder / "summary.md").write_text(job_markdown(result))
+    files = [folder / "summary.md", importance_picture(result, folder)]
+    metrics = {f"importance.{k}": v for k, v in shares.items()}
+    log_to_runs(outcome.tracking, [result.run_id], files, {}, metrics)
 
 
 def write_csv(rows: list[dict], path: Path) -> None:

@@ -34,9 +34,13 @@ def shared_tracking() -> Iterator[None]:
 
 
 def log_to_runs(
-    settings: Sequence[Any], run_ids: Sequence[str], files: Sequence[Path], tags: Mapping[str, str]
+    settings: Sequence[Any],
+    run_ids: Sequence[str],
+    files: Sequence[Path],
+    tags: Mapping[str, str],
+    metrics: Mapping[str, float] | None = None,
 ) -> str:
-    """Attach the same files and tags to several runs of one store (a sweep's closing summary),
+    """Attach the same files, tags and metrics to several runs of one store (a sweep's closing summary),
     through the command's tracking process; `settings`: the jobs' `RemoteTracker` arguments.
     Returns the experiment's id."""
     tracker = RemoteTracker(*settings)
@@ -46,6 +50,8 @@ def log_to_runs(
                 tracker.log_file(run_id, path)  # answered once staged: `files` may go
             if tags:
                 tracker.set_tags(run_id, tags)
+            if metrics:
+                tracker.log_metrics(run_id, metrics)
         tracker.flush()
         return tracker.experiment_id
     finally:
