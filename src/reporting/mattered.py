@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from src.reporting import importance, pareto
 
 if TYPE_CHECKING:
+    from src.reporting.results import JobResult
+    from src.reporting.status import JobOutcome
     from src.tracking import Tracker
 
 
@@ -36,7 +38,7 @@ def weigh(rows: Sequence[Mapping]) -> Mattered:
     return Mattered({}, importance.spread(rows), [r["trial_id"] for r in pareto.front(rows)])
 
 
-def with_importances(result):
+def with_importances(result: JobResult) -> JobResult:
     """The JobResult with its importances, when it has MIN_TRIALS finished trials."""
     shares = importance.importances(result.rows, result.searched, set(result.log_scaled))
     if not shares:
@@ -44,7 +46,7 @@ def with_importances(result):
     return replace(result, mattered=replace(result.mattered, importance=shares))
 
 
-def importance_picture(result, folder: Path) -> Path:
+def importance_picture(result: JobResult, folder: Path) -> Path:
     """`importance.svg` of a job; with repeats, the effects within seed noise in grey."""
     from src.reporting.tradeoff_charts import importance as draw
 
@@ -65,3 +67,16 @@ def record(tracker: Tracker, run_id: str, rows: Sequence[Mapping], found: Matter
     points = [{k: r.get(k) for k in ("trial_id", pareto.COST, "val_accuracy")} for r in rows]
     data = {"trials": points, "front": found.front, "cost": pareto.COST, "job": job}
     tracker.log_picture(run_id, "pareto", data, "pareto.svg")
+
+
+def weighed(outcomes: list[JobOutcome]) -> list[JobOutcome]:
+    """Every finished job with its importances: weighed at the command's close, once, with
+    Optuna imported once (src/reporting/summary.py)."""
+    return [replace(o, result=with_importances(o.result)) if o.finished else o for o in outcomes]
+
+
+def across_jobs(results: list[JobResult]) -> dict[str, float]:
+    """The importances across a sweep's jobs ({} for one job: its own say it)."""
+    if len(results) < 2:
+        return {}
+    return importance.across_jobs(results)[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.model import OBJECTIVE
-from src.reporting import mattered_text
+from src.reporting import mattered, mattered_text
 
 if TYPE_CHECKING:
     from src.reporting.results import JobResult
@@ -105,32 +105,13 @@ def finish(outcomes: list[JobOutcome], file=sys.stderr) -> int:
     display.display().stop()
     if not outcomes:
         return 0
-    outcomes = _weighed(outcomes)
-    shares = _across_jobs([o.result for o in outcomes if o.finished])
+    outcomes = mattered.weighed(outcomes)
+    shares = mattered.across_jobs([o.result for o in outcomes if o.finished])
     text = summary_markdown(outcomes, shares)
     print("\n" + text, file=file, flush=True)
     for uri, experiment_id in _store(outcomes, text, shares).items():
         print(f"\nThis sweep's runs: {_sweep_address(uri, experiment_id)}", file=file, flush=True)
     return sum(not o.finished for o in outcomes)
-
-
-def _weighed(outcomes: list[JobOutcome]) -> list[JobOutcome]:
-    """Every finished job with its importances (src/reporting/mattered.py): weighed here, once
-    per command, with Optuna imported once."""
-    from dataclasses import replace
-
-    from src.reporting.mattered import with_importances
-
-    return [replace(o, result=with_importances(o.result)) if o.finished else o for o in outcomes]
-
-
-def _across_jobs(results: list[JobResult]) -> dict[str, float]:
-    """The importances across a sweep's jobs ({} for one job: its own say it)."""
-    if len(results) < 2:
-        return {}
-    from src.reporting.importance import across_jobs
-
-    return across_jobs(results)[0]
 
 
 def _sweep_address(uri: str, experiment_id: str) -> str:
