@@ -8,8 +8,6 @@ from helpers import job_and_trial_runs, mlflow_client, one_line_error, run_cli
 
 from src.job import JobContext, run_sweep
 
-pytestmark = pytest.mark.slow
-
 WIDTHS = "search.hidden_units=int 32..256 step 32"
 
 
@@ -32,6 +30,7 @@ def _best_score(store: str, *job_run_ids: str) -> float:
     )
 
 
+@pytest.mark.slow
 def test_a_warm_started_search_trains_no_trial_twice(tiny, store):
     first = run_sweep(tiny("tuner.max_trials=3", WIDTHS), JobContext(sweep_id="first"))
     # A wider space, Bayesian search, two more trials: the three known ones are not retrained.
@@ -59,20 +58,10 @@ def test_a_warm_started_search_trains_no_trial_twice(tiny, store):
         for t in job_and_trial_runs(store)[1]
         if t.data.tags["mlflow.parentRunId"] == second.run_id
     }
-
-    # A narrower space: only the earlier trials inside it are reused, the others counted.
-    narrow = ("search.hidden_units=int 32..96 step 32", "tuner.max_trials=4")
-    third = run_sweep(tiny(*narrow, "tuner.warm_start=first"), JobContext(sweep_id="third"))
-    inside = [w for w, _ in trained_first if int(w) <= 96]
-    assert len(third.warm_start["runs"]) == len(inside)
-    assert third.warm_start["outside"] == 3 - len(inside)
-    # An argument the space does not search, at another value (a cosine-annealed rate here,
-    # none there), is training another way: nothing reused.
-    decay = "search.learning_rate_decay=cosine"
-    other = run_sweep(tiny(WIDTHS, decay, "tuner.warm_start=first"), JobContext(sweep_id="other"))
-    assert other.warm_start["runs"] == {} and other.warm_start["unlike"] == 3
+    # Which earlier trials fit a narrower or another space: the unit test below.
 
 
+@pytest.mark.slow
 def test_a_grid_answers_its_known_points_from_the_earlier_sweep(tiny, store):
     grid = ("tuner=grid", "search.optimizer=adam", "search.hidden_units=64")
     first = run_sweep(
@@ -89,6 +78,7 @@ def test_a_grid_answers_its_known_points_from_the_earlier_sweep(tiny, store):
     assert {r for _, r in _trained(store, first.run_id)} == {"0.001", "0.003"}
 
 
+@pytest.mark.slow
 def test_an_unknown_sweep_to_start_from_is_one_line_and_writes_nothing(tiny, store, tmp_path):
     run_sweep(tiny(), JobContext(sweep_id="only"))
     before = job_and_trial_runs(store)
@@ -112,3 +102,57 @@ def test_an_unknown_sweep_to_start_from_is_one_line_and_writes_nothing(tiny, sto
     assert sorted(p.name for p in tuner_dir.iterdir()) == state
     line = one_line_error(run_cli("src.sweep", "tuner=hyperband", "tuner.warm_start=latest"))
     assert "tuner.warm_start" in line and "hyperband" in line
+
+
+def test_only_trials_trained_the_same_way_and_inside_the_space_are_reused():
+    """`sort` on recorded trials: the real HyperModel's space, the params as runs record them."""
+    import keras_tuner as kt
+
+    from src.model import searchable
+    from src.model.mlp import MLP
+    from src.search import warm_start
+    from src.search.hypermodel import SoftmaxHyperModel
+    from src.search.space import parse_space
+
+    entries = {"hidden_units": [64, 128], "optimizer": "adam", "learning_rate": 0.001}
+    hypermodel = SoftmaxHyperModel(parse_space(entries, searchable(MLP, "mlp")), MLP, "sparse", 0)
+    space = kt.HyperParameters()
+    hypermodel.values(space)  # declares the space
+    space.values["hidden_units"] = 64
+    fixed = {
+        "loss": "sparse",
+        "model": "mlp",
+        "data": "fashion_mnist",
+        "data_limit": "all",
+        "epochs": 8,
+        "seed": 42,
+        "precision": "float32",
+    }
+    recorded = {**space.values, **hypermodel.values(space.copy()), **fixed}
+    params = {k: repr(v) if isinstance(v, float) else str(v) for k, v in recorded.items()}
+
+    def trial(run_id, pruned=False, **changed):
+        return {
+            "run_id": run_id,
+            "params": {**params, **changed},
+            "val_fraction": "0.1",
+            "metrics": {},
+            "curves": {},
+            "pruned": pruned,
+        }
+
+    earlier = {
+        "sweep_id": "s",
+        "trials": [
+            trial("same"),
+            trial("wider", hidden_units="96"),  # a width this space cannot draw
+            trial("longer", epochs="6"),  # trained for other epochs
+            trial("deeper", layers="2"),  # an argument this space leaves at its default, unlike
+            trial("pruned", pruned=True),  # its score is a partial one
+        ],
+    }
+    found = warm_start.sort(earlier, space, hypermodel, fixed, 0.1)
+    assert [k["run_id"] for k in found.known] == ["same"]
+    assert found.known[0]["values"]["hidden_units"] == 64
+    assert (found.outside, found.unlike) == (1, 3)
+    assert warm_start.sort(earlier, space, hypermodel, fixed, 0.2).unlike == 5

@@ -23,7 +23,6 @@ from src.reporting.records import (
 )
 from src.reporting.trial_rows import at_best_epoch, completed_epochs, trial_rows
 from src.search.space import Space
-from src.search.warm_start import reused_runs
 from src.tracking import Tracker
 
 
@@ -108,6 +107,8 @@ def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
     """keras-tuner's checkpoint of the best trial; for a trial a worker on another host ran,
     the model its trial run holds in MLflow; for one an earlier sweep ran (tuner.warm_start),
     the model of that sweep's run."""
+    from src.search.warm_start import reused_runs  # keras-tuner: not for readers of the types
+
     source = reused_runs(tuner).get(best.trial_id)
     if source is None:
         try:
@@ -130,6 +131,8 @@ def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
 
 
 def _warm_start(tuner) -> dict:
+    from src.search.warm_start import reused_runs
+
     warm = getattr(tuner, "warm", None)
     if warm is None:
         return {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from src.model import OBJECTIVE
 from src.model.cost import COST_METRICS
 from src.search import pruning
-from src.search.warm_start import reused_runs
 
 
 def epochs_trained(trial, epochs: int) -> int:
@@ -41,6 +40,8 @@ def _reason(message: str | None) -> str:
 def trial_rows(tuner) -> list[dict]:
     """Every trial as a row, best first (failed ones last)."""
     rows = []
+    from src.search.warm_start import reused_runs  # keras-tuner's: the job's process only
+
     reused = reused_runs(tuner)
     for trial in tuner.oracle.trials.values():
         params = tuner.hypermodel.values(trial.hyperparameters.copy())
