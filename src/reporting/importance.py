@@ -10,9 +10,9 @@ trials) before it was chosen: see the docstring of `importances`.
 A share says how much of the trials' spread a hyperparameter explains, not whether that spread
 is more than noise. Each trial counts with its best val_accuracy as trained: a pruned trial's
 (or a Hyperband trial's) from fewer epochs, so under a pruner part of a share is what made a
-trial look hopeless early. Where the job retrained its best configuration with several seeds, `noise`
-sets each share beside the seed-to-seed spread: a hyperparameter whose effect is inside the 95%
-band of one trial's seed noise is within noise.
+trial look hopeless early. Where the job retrained its best configuration with several seeds,
+`noise` sets each share beside the seed-to-seed spread: a hyperparameter whose effect is inside
+the 95% band of one trial's seed noise is within noise.
 """
 
 from __future__ import annotations
@@ -76,16 +76,15 @@ def importances(
     if len(rows) < MIN_TRIALS or not names or len({r[OBJECTIVE] for r in rows}) < 2:
         return {}
     import optuna  # 1.4 s (scikit-learn's): only once there is something to weigh
+    from optuna.distributions import CategoricalDistribution
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
     dists = {n: _distribution([r[n] for r in rows], n in log_scaled) for n in names}
+    worded = {n for n, d in dists.items() if isinstance(d, CategoricalDistribution)}
     for r in rows:
-        params = {
-            n: r[n] if _numeric([r[n]]) and n not in _categorical(dists) else str(r[n])
-            for n in names
-        }
+        params = {n: str(r[n]) if n in worded else r[n] for n in names}
         study.add_trial(
             optuna.trial.create_trial(params=params, distributions=dists, value=r[OBJECTIVE])
         )
@@ -95,12 +94,6 @@ def importances(
     if not total > 0:
         return {}
     return {name: float(share / total) for name, share in shares.items()}
-
-
-def _categorical(dists: Mapping) -> set[str]:
-    from optuna.distributions import CategoricalDistribution
-
-    return {n for n, d in dists.items() if isinstance(d, CategoricalDistribution)}
 
 
 def spread(rows: Sequence[Mapping]) -> float:
@@ -115,6 +108,13 @@ def spread(rows: Sequence[Mapping]) -> float:
 NOISE_BAND = 1.96
 
 
+def within_noise(
+    shares: Mapping[str, float], variance: float, seeds: Sequence[float]
+) -> dict[str, bool]:
+    """`noise` with the seed-to-seed sd of these repeats' scores; {} without two of them."""
+    return noise(shares, variance, statistics.stdev(seeds)) if len(seeds) > 1 else {}
+
+
 def noise(shares: Mapping[str, float], variance: float, seed_sd: float) -> dict[str, bool]:
     """Per hyperparameter, whether its effect is within seed noise: the sd of val_accuracy it
     explains (the square root of its share of the trials' `variance`) is less than NOISE_BAND
@@ -125,13 +125,13 @@ def noise(shares: Mapping[str, float], variance: float, seed_sd: float) -> dict[
     return {name: share * variance < bound for name, share in shares.items()}
 
 
-def across_jobs(results: Sequence) -> tuple[dict[str, float], list[dict]]:
+def across_jobs(results: Sequence) -> dict[str, float]:
     """The importances over every finished trial of a sweep's jobs (JobResults), with each
     job's loss and studied settings beside its hyperparameters: whether the loss mattered
-    beside width and rate. Returns them with the rows they were computed from."""
+    beside width and rate."""
     rows = [{"loss": r.loss, **row} for r in results for row in r.rows]
     names = ["loss"]
     for r in results:
         names += [k.removeprefix("search.") for k in r.studied] + list(r.searched)
     log_scaled = {name for r in results for name in r.log_scaled}
-    return importances(rows, list(dict.fromkeys(names)), log_scaled), rows
+    return importances(rows, list(dict.fromkeys(names)), log_scaled)

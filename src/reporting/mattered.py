@@ -6,7 +6,6 @@ once for every job instead of in each job's process (about 2 s of CPU each)."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,8 +14,6 @@ from typing import TYPE_CHECKING
 from src.reporting import importance, pareto
 
 if TYPE_CHECKING:
-    from src.reporting.results import JobResult
-    from src.reporting.status import JobOutcome
     from src.tracking import Tracker
 
 
@@ -38,21 +35,21 @@ def weigh(rows: Sequence[Mapping]) -> Mattered:
     return Mattered({}, importance.spread(rows), [r["trial_id"] for r in pareto.front(rows)])
 
 
-def with_importances(result: JobResult) -> JobResult:
-    """The JobResult with its importances, when it has MIN_TRIALS finished trials."""
+def with_importances(result):
+    """The JobResult (src/reporting/results.py) with its importances, when it has
+    MIN_TRIALS finished trials."""
     shares = importance.importances(result.rows, result.searched, set(result.log_scaled))
     if not shares:
         return result
     return replace(result, mattered=replace(result.mattered, importance=shares))
 
 
-def importance_picture(result: JobResult, folder: Path) -> Path:
+def importance_picture(result, folder: Path) -> Path:
     """`importance.svg` of a job; with repeats, the effects within seed noise in grey."""
     from src.reporting.tradeoff_charts import importance as draw
 
     found, seeds = result.mattered, [r.val_accuracy for r in result.repeats]
-    sd = statistics.stdev(seeds) if len(seeds) > 1 else None
-    noise = importance.noise(found.importance, found.variance, sd) if sd else {}
+    noise = importance.within_noise(found.importance, found.variance, seeds)
     return draw(found.importance, folder / "importance.svg", result.job, noise)
 
 
@@ -69,14 +66,14 @@ def record(tracker: Tracker, run_id: str, rows: Sequence[Mapping], found: Matter
     tracker.log_picture(run_id, "pareto", data, "pareto.svg")
 
 
-def weighed(outcomes: list[JobOutcome]) -> list[JobOutcome]:
-    """Every finished job with its importances: weighed at the command's close, once, with
-    Optuna imported once (src/reporting/summary.py)."""
+def weighed(outcomes: list) -> list:
+    """Every finished job (JobOutcomes, src/reporting/status.py) with its importances, weighed
+    at the command's close, once, with Optuna imported once (src/reporting/summary.py)."""
     return [replace(o, result=with_importances(o.result)) if o.finished else o for o in outcomes]
 
 
-def across_jobs(results: list[JobResult]) -> dict[str, float]:
+def across_jobs(results: list) -> dict[str, float]:
     """The importances across a sweep's jobs ({} for one job: its own say it)."""
     if len(results) < 2:
         return {}
-    return importance.across_jobs(results)[0]
+    return importance.across_jobs(results)

@@ -4,31 +4,25 @@ importances across a sweep's jobs for the sweep's (src/reporting/summary.py)."""
 from __future__ import annotations
 
 import statistics
-from typing import TYPE_CHECKING
 
 from src.model import OBJECTIVE
 
-if TYPE_CHECKING:
-    from src.reporting.results import JobResult
 
-
-def job_lines(result: JobResult) -> list[str]:
-    """The job's importances (beside its repeats' seed noise, when it has repeats) and its
-    Pareto front of accuracy against latency."""
-    from src.reporting.importance import MIN_TRIALS, noise
+def job_lines(result) -> list[str]:
+    """A JobResult's (src/reporting/results.py) importances, beside its repeats' seed noise
+    when it has repeats, and its Pareto front of accuracy against latency."""
+    from src.reporting.importance import MIN_TRIALS, within_noise
 
     found, lines = result.mattered, [""]
     if found.importance:
         shares = ", ".join(f"{k} {v:.2f}" for k, v in found.importance.items())
         lines.append(f"Importance for {OBJECTIVE} (fANOVA, share of its variance): {shares}.")
         seeds = [r.val_accuracy for r in result.repeats]
-        if len(seeds) > 1:
-            sd = statistics.stdev(seeds)
-            within = [k for k, v in noise(found.importance, found.variance, sd).items() if v]
-            names = ", ".join(within) or "none"
+        if called := within_noise(found.importance, found.variance, seeds):
+            names = ", ".join(k for k, v in called.items() if v) or "none"
             lines.append(
-                f"Seed-to-seed sd of the best configuration's {OBJECTIVE}: {sd:.4f}; "
-                f"effects within its 95% band (noise): {names}."
+                f"Seed-to-seed sd of the best configuration's {OBJECTIVE}: "
+                f"{statistics.stdev(seeds):.4f}; effects within its 95% band (noise): {names}."
             )
     elif result.trials - result.failed < MIN_TRIALS:
         lines.append(f"Importance: needs at least {MIN_TRIALS} finished trials.")
@@ -44,7 +38,7 @@ def job_lines(result: JobResult) -> list[str]:
     return lines if len(lines) > 1 else []
 
 
-def sweep_section(results: list[JobResult], shares: dict[str, float]) -> str:
+def sweep_section(results: list, shares: dict[str, float]) -> str:
     """The importances across a sweep's jobs (src/reporting/importance.py `across_jobs`)."""
     text = ", ".join(f"{k} {v:.2f}" for k, v in shares.items())
     trials = sum(r.trials - r.failed for r in results)
@@ -55,7 +49,7 @@ def sweep_section(results: list[JobResult], shares: dict[str, float]) -> str:
     )
 
 
-def _seed_noise(results: list[JobResult], shares: dict[str, float]) -> str:
+def _seed_noise(results: list, shares: dict[str, float]) -> str:
     """Which of the sweep's importances are within seed noise, when every job has repeats:
     the variance each explains against the jobs' pooled seed-to-seed variance."""
     from src.reporting.importance import noise, spread

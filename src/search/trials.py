@@ -151,8 +151,12 @@ def recorded_figures(tuner, attempts: dict[str, list]) -> None:
     """Fill the tuner's seconds per epoch and its models' costs from the latest recorded run
     of each trial (trials run before a resume, or by workers)."""
     for trial_id, runs in attempts.items():
-        metrics = runs[-1].data.metrics if runs else {}
-        if (seconds := metrics.get("mean_epoch_time")) is not None:
-            tuner.epoch_seconds[trial_id] = seconds
-        if cost.COST_METRICS.keys() <= metrics.keys():
-            tuner.costs[trial_id] = {name: metrics[name] for name in cost.COST_METRICS}
+        take_figures(tuner, trial_id, runs[-1].data.metrics if runs else {})
+
+
+def take_figures(tuner, trial_id: str, metrics) -> None:
+    """A trial's seconds per epoch and its model's costs, from the metrics its run recorded."""
+    if (seconds := metrics.get("mean_epoch_time")) is not None:
+        tuner.epoch_seconds[trial_id] = seconds
+    if cost.COST_METRICS.keys() <= metrics.keys():
+        tuner.costs[trial_id] = {name: metrics[name] for name in cost.COST_METRICS}

@@ -30,6 +30,7 @@ import keras_tuner as kt
 from keras_tuner.engine.hyperparameters import Boolean, Choice, Fixed, Float, Int
 
 from src.model import OBJECTIVE
+from src.search.trials import take_figures
 
 # The settings a reused trial must share with this job: same training, comparable scores.
 SAME = ("loss", "model", "data", "data_limit", "epochs", "seed", "precision")
@@ -188,7 +189,7 @@ def _give_one(tuner, record: dict) -> str:
     _report(oracle, trial_id, record)
     trial.status = kt.engine.trial.TrialStatus.COMPLETED
     oracle.end_trial(trial)
-    _figures(tuner, trial_id, record)
+    take_figures(tuner, trial_id, record["metrics"])
     return trial_id
 
 
@@ -210,18 +211,8 @@ def answer(tuner, trial, warm: WarmStart) -> list | None:
         warm.known.remove(record)
     warm.reused[trial.trial_id] = record
     warm.save(Path(tuner.project_dir))
-    _figures(tuner, trial.trial_id, record)
+    take_figures(tuner, trial.trial_id, record["metrics"])
     return [history]
-
-
-def _figures(tuner, trial_id: str, record: dict) -> None:
-    """A reused trial's time per epoch and cost, as its run recorded them."""
-    metrics = record["metrics"]
-    if "mean_epoch_time" in metrics:
-        tuner.epoch_seconds[trial_id] = metrics["mean_epoch_time"]
-    costs = {k: metrics[k] for k in ("n_parameters", "latency_ms", "model_mb") if k in metrics}
-    if len(costs) == 3:
-        tuner.costs[trial_id] = costs
 
 
 def begin(tuner, earlier: dict | None, fixed: dict, val_fraction: float) -> WarmStart | None:
@@ -231,7 +222,7 @@ def begin(tuner, earlier: dict | None, fixed: dict, val_fraction: float) -> Warm
     if earlier is None:  # resumed: what it reused is in its folder
         warm = WarmStart.load(folder)
         for trial_id, record in warm.reused.items() if warm else ():
-            _figures(tuner, trial_id, record)
+            take_figures(tuner, trial_id, record["metrics"])
         return warm
     warm = sort(earlier, tuner.oracle.get_space(), tuner.hypermodel, fixed, val_fraction)
     if not isinstance(tuner.oracle, kt.oracles.GridSearchOracle):

@@ -40,9 +40,9 @@ def log_to_runs(
     tags: Mapping[str, str],
     metrics: Mapping[str, float] | None = None,
 ) -> str:
-    """Attach the same files, tags and metrics to several runs of one store (a sweep's closing summary),
-    through the command's tracking process; `settings`: the jobs' `RemoteTracker` arguments.
-    Returns the experiment's id."""
+    """Attach the same files, tags and metrics to several runs of one store (a sweep's closing
+    summary), through the command's tracking process; `settings`: the jobs' `RemoteTracker`
+    arguments. Returns the experiment's id."""
     tracker = RemoteTracker(*settings)
     try:
         for run_id in run_ids:
