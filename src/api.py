@@ -165,10 +165,10 @@ def export(overrides: Sequence[str] = ()):
     import_tensorflow()
     import keras
 
-    from src.serving.export import run_export
+    from src.serving.champion import export_champion
 
     keras.utils.disable_interactive_logging()  # MLflow's input-example check would draw bars
-    return run_export(cfg)
+    return export_champion(cfg)
 
 
 def load_champion(tracking_uri: str = DEFAULT_URI, name: str = "fashion_mnist_softmax"):

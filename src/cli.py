@@ -1,4 +1,4 @@
-"""What the command-line entry points share: composing the config, and one-line user errors.
+"""What the command-line entry points share: one-line user errors (and `compose`, the config).
 
 A user's mistake (a misspelt option, a value of the wrong type, an unknown key, a missing data
 file) is printed as one line naming the field and the fix, with exit code 2. Bugs keep their
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NoReturn
 
-from omegaconf import DictConfig
-
-from src.config import ROOT
+from src.config.compose import compose  # noqa: F401 - the commands' way to compose
 from src.errors import JobFailed, UserError
 
 USER_ERROR_EXIT = 2
@@ -122,12 +120,3 @@ def run_reporting_user_errors(entry: Callable[[], object]) -> None:
         if message is None:
             raise
         fail(message, exit_code(exc))
-
-
-def compose(overrides: Sequence[str] = ()) -> DictConfig:
-    """The project's config with `overrides`, for commands that are not Hydra apps."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return hydra_compose("config", overrides=list(overrides))

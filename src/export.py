@@ -5,7 +5,7 @@
     python -m src.export export.loss=categorical          # of one loss
     mlflow models serve -m "models:/fashion_mnist_softmax@champion" --env-manager local
 
-The work is `src.serving.export.run_export`, through `src.api.export` (the Python API's).
+The work is `src.serving.champion.export_champion`, through `src.api.export` (the Python API's).
 """
 
 from __future__ import annotations

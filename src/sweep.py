@@ -28,7 +28,7 @@ from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
 from src.job.prepare import tracking_settings
 from src.job.run import run_sweep
 from src.reporting import display, status, summary
-from src.reporting.status import JobOutcome
+from src.reporting.outcome import JobOutcome
 from src.runtime import signals
 from src.search import distributed
 from src.tracking.shared import shared_tracking
@@ -47,7 +47,7 @@ def main(cfg: DictConfig) -> JobOutcome | None:
     hydra_cfg = HydraConfig.get()
     context = JobContext.from_hydra()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    if multirun and status.sweep_interrupted(hydra_cfg.sweep.dir):
+    if multirun and signals.sweep_interrupted(hydra_cfg.sweep.dir):
         return _ended(context, "KILLED", error="not started: interrupted")
     if distributed.is_worker(cfg):  # no job of its own: trials for a chief's job
         _work_for_chief(cfg, context)

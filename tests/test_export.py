@@ -22,7 +22,7 @@ from helpers import (
 
 from src import data
 from src.runtime import processes
-from src.serving.export import run_export
+from src.serving.champion import export_champion
 
 # One module-scoped server/sweep, shared by its tests: they run on one pytest-xdist worker.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.xdist_group("export")]
@@ -44,7 +44,7 @@ def exported(swept):
     out = folder / "export"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        version = run_export(compose(f"tracking.uri={store}", f"export.dir={out}"))
+        version = export_champion(compose(f"tracking.uri={store}", f"export.dir={out}"))
     return store, out, version, printed.getvalue()
 
 
@@ -128,14 +128,14 @@ def test_saved_model_agrees_with_keras(exported):
 
 def test_exporting_the_same_winner_twice_adds_no_version(exported):
     store, out, first, _ = exported
-    again = run_export(compose(f"tracking.uri={store}", f"export.dir={out}"))
+    again = export_champion(compose(f"tracking.uri={store}", f"export.dir={out}"))
     assert not again.created and again.version == first.version
     assert len(mlflow_client(store).search_model_versions(f"name = '{NAME}'")) == 1
 
 
 def test_export_restricted_to_one_loss(swept, tmp_path):
     store, _ = swept
-    version = run_export(
+    version = export_champion(
         compose(
             f"tracking.uri={store}",
             "export.loss=sparse",
@@ -153,7 +153,7 @@ def test_card_test_loss_is_the_winners_cross_entropy(swept, tmp_path):
 
     store, _ = swept
     overrides = ("export.loss=categorical", "export.name=categorical_only")
-    run_export(compose(f"tracking.uri={store}", *overrides, f"export.dir={tmp_path}"))
+    export_champion(compose(f"tracking.uri={store}", *overrides, f"export.dir={tmp_path}"))
     card = json.loads((tmp_path / "model_card.json").read_text())
     dataset = data.load("fashion_mnist", seed=42)
     x, y = dataset.x_test, dataset.y_test
@@ -177,7 +177,7 @@ def test_a_constraint_chooses_the_best_trial_meeting_it(swept, tmp_path):
     expected = {t.info.run_id for t in meeting if t.data.metrics["best_val_accuracy"] == top}
 
     overrides = (f"export.max_parameters={bound}", "export.name=small", f"export.dir={tmp_path}")
-    version = run_export(compose(f"tracking.uri={store}", *overrides))
+    version = export_champion(compose(f"tracking.uri={store}", *overrides))
     tags = mlflow_client(store).get_model_version(version.name, version.version).tags
     assert tags["trial_run_id"] in expected and tags["trial_run_id"] not in best_by_hand(store)
     assert tags["constraints"] == f"n_parameters <= {bound:,}"
@@ -288,7 +288,7 @@ def test_refit_registers_a_model_trained_on_train_and_validation_linked_to_its_t
     overrides = (f"tracking.uri={store}", "export.refit=true", "export.name=refit_champion")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        version = run_export(compose(*overrides, f"export.dir={tmp_path / 'a'}"))
+        version = export_champion(compose(*overrides, f"export.dir={tmp_path / 'a'}"))
     client = mlflow_client(store)
     tags = client.get_model_version(version.name, version.version).tags
     assert tags["refit_of"] in best_by_hand(store)  # retrained the validation winner
@@ -312,7 +312,7 @@ def test_refit_registers_a_model_trained_on_train_and_validation_linked_to_its_t
     assert "refit on training + validation images" in printed.getvalue()
     assert "**Refit**" in (tmp_path / "a" / "model_card.md").read_text()
     # Again: the finished refit is reused, not retrained, and no version is added.
-    again = run_export(compose(*overrides, f"export.dir={tmp_path / 'b'}"))
+    again = export_champion(compose(*overrides, f"export.dir={tmp_path / 'b'}"))
     assert not again.created and again.version == version.version
     refits = client.search_runs([trial.info.experiment_id], "tags.run_kind = 'refit'")
     assert len(refits) == 1

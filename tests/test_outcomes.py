@@ -14,8 +14,7 @@ import pytest
 from helpers import ROOT
 
 from src.reporting import status, summary
-from src.reporting.results import JobResult
-from src.reporting.status import JobOutcome
+from src.reporting.outcome import JobOutcome, JobResult
 
 
 def _result(job: str, loss: str) -> JobResult:
@@ -116,7 +115,6 @@ time.sleep(60)
 PARENT = """
 import os, signal, subprocess, sys, time
 from pathlib import Path
-from src.reporting import status
 from src.runtime import signals
 
 folder, child = Path(sys.argv[1]), sys.argv[2]
@@ -133,7 +131,7 @@ with signals.relaying(folder):
     worker = start("worker")
     os.kill(os.getpid(), signal.SIGTERM)  # to this process only, not its group
     worker.wait(timeout=30)
-print(signals.received(), status.sweep_interrupted(folder), (folder / "before").exists())
+print(signals.received(), signals.sweep_interrupted(folder), (folder / "before").exists())
 before.kill()
 """
 

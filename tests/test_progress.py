@@ -4,7 +4,7 @@ import io
 import json
 
 from src.reporting import display as rendering
-from src.reporting import progress
+from src.search import progress
 
 # The display's own thread would draw at moments of its choosing; this interval keeps it
 # waiting until `stop`, so every drawing is one the test asked for.
@@ -30,7 +30,7 @@ def test_job_progress_file_tracks_trials_and_epochs(tmp_path):
     job.trial_ended(failed=False, best_val_accuracy=0.87, best="hidden_units=64")
     state = json.loads((tmp_path / "0" / progress.PROGRESS_FILE).read_text())
     assert state["trials_done"] == 1 and state["epoch"] == 2 and state["epochs_run"] == 2
-    line = progress.describe(state)
+    line = rendering.describe(state)
     assert line.startswith("trial  1/3") and "best val_accuracy 0.8700 (hidden_units=64)" in line
     assert "left" in line
 
@@ -40,7 +40,7 @@ def test_the_repeats_after_the_search_show_as_such(tmp_path):
     job.trial_ended(failed=False, best_val_accuracy=0.87, best="hidden_units=64")
     job.repeat_started(2, 5)
     job.epoch_ended(0)
-    line = progress.describe(json.loads((tmp_path / "0" / progress.PROGRESS_FILE).read_text()))
+    line = rendering.describe(json.loads((tmp_path / "0" / progress.PROGRESS_FILE).read_text()))
     assert line.startswith("repeat 2/5  epoch 1/2") and "left" not in line
     assert "best val_accuracy 0.8700" in line
 
@@ -101,11 +101,11 @@ def _state(**changes) -> dict:
 
 def test_time_left_counts_the_trials_left_as_long_as_those_that_ended():
     # As planned: the trial in progress has 7 epochs left, 9 trials 10 each: 97 x 10 s.
-    assert progress.time_left(_state(), 1000.0) == (970.0, False)
+    assert rendering.time_left(_state(), 1000.0) == (970.0, False)
     # Early stopping or pruning ended the 2 trials after 3 epochs each: the others will be
     # about as short.
     shorter = _state(ended_here=2, epochs_ended_here=6, trial_epochs=1)
-    assert progress.time_left(shorter, 1000.0) == ((2 + 9 * 3) * 10.0, False)
+    assert rendering.time_left(shorter, 1000.0) == ((2 + 9 * 3) * 10.0, False)
 
 
 def test_time_left_under_a_budget_is_bounded_by_it():
@@ -113,15 +113,15 @@ def test_time_left_under_a_budget_is_bounded_by_it():
     then in progress, whichever end comes first, and the line says "budget"."""
     for now in (1000.0, 1030.0, 1100.0, 1300.0):
         state = _state(deadline=1060.0)
-        seconds, budget = progress.time_left(state, now)
+        seconds, budget = rendering.time_left(state, now)
         per_epoch = (now - state["started"]) / state["epochs_run"]
         assert budget and seconds <= max(1060.0 - now, 0) + 7 * per_epoch
-        assert "left (budget)" in progress.describe(
+        assert "left (budget)" in rendering.describe(
             {**state, "trial_number": 3, "epoch": 3, "finished": False, "best_val_accuracy": None},
             now,
         )
     # A budget that ends after the trials do does not decide.
-    assert progress.time_left(_state(deadline=10_000.0), 1000.0) == (970.0, False)
+    assert rendering.time_left(_state(deadline=10_000.0), 1000.0) == (970.0, False)
 
 
 def test_hyperband_plan_is_the_trials_its_oracle_runs(tmp_path):

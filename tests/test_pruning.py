@@ -7,7 +7,8 @@ import pytest
 from helpers import TINY, job_and_trial_runs, mlflow_client, one_line_error, run_cli
 
 from src.job import JobContext, run_sweep
-from src.reporting import progress
+from src.reporting import display
+from src.search import progress
 from src.search.pruning import Pruner
 
 MEDIAN = Pruner("median", warmup=2, min_trials=3)
@@ -42,7 +43,7 @@ def test_the_progress_line_and_the_summary_count_pruned_trials(tmp_path):
     for pruned in (True, False, True):
         job.trial_started("0", 1)
         job.trial_ended(failed=False, best_val_accuracy=0.8, best="", pruned=pruned)
-    assert "2 pruned" in progress.describe(job.state.__dict__)
+    assert "2 pruned" in display.describe(job.state.__dict__)
 
 
 def test_pruning_with_hyperband_is_refused_in_one_line():

@@ -9,7 +9,7 @@ from helpers import svg_picture
 from scipy import stats as scipy_stats
 
 from src.reporting import stats, study, verdict
-from src.reporting.results import JobResult, Repeat
+from src.reporting.outcome import JobResult, Repeat
 
 SEEDS = [1000, 1001, 1002, 1003, 1004]
 

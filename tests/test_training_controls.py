@@ -21,7 +21,7 @@ def test_a_briefly_trained_cnn_is_scored_truly_and_its_export_agrees(store, tmp_
     With Keras' batch-norm momentum (0.99) it reported val_accuracy 0.3125 and test 0.273:
     inference-mode scores judged moving averages still near their initial values."""
     from src import cli
-    from src.serving.export import run_export
+    from src.serving.champion import export_champion
 
     command = (
         "loss=sparse",
@@ -41,7 +41,7 @@ def test_a_briefly_trained_cnn_is_scored_truly_and_its_export_agrees(store, tmp_
             assert name in trial.data.params, name
 
     export = tmp_path / "export"
-    version = run_export(cli.compose([f"tracking.uri={store}", f"export.dir={export}"]))
+    version = export_champion(cli.compose([f"tracking.uri={store}", f"export.dir={export}"]))
     # The exported model scores on the validation images exactly what its trial reported.
     split = data.load("fashion_mnist", seed=42, limit=4000)
     exported = keras.saving.load_model(export / "model.keras")

@@ -93,7 +93,7 @@ class ValidatingSweeper(Sweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # as Hydra's basic sweeper
-        status.clear_interrupted(sweep_dir)  # a rerun into the same folder starts its jobs
+        signals.clear_interrupted(sweep_dir)  # a rerun into the same folder starts its jobs
         display.start(self.config.progress).watch(sweep_dir)
         size = self.max_batch_size if self.max_batch_size and self.max_batch_size > 0 else None
         size = size or max(len(jobs), 1)

@@ -7,10 +7,10 @@ distributed job's local workers (`python -m src.sweep ... distributed.role=worke
 the job's process, its chief). What passes between them, all of it:
 
 - a job's outcome, to the entry process: the task function's return value, which Hydra hands
-  to the sweeper (`JobOutcome`, src/reporting/status.py);
+  to the sweeper (`JobOutcome`, src/reporting/outcome.py; src/reporting/status.py);
 - Ctrl-C / SIGTERM: the entry process passes the signal on to the launcher's workers
   (src/runtime/signals.py), and marks the sweep folder so queued jobs do not start
-  (`.interrupted`, src/reporting/status.py: the one file read across processes);
+  (`.interrupted`, src/runtime/signals.py: the one file read across processes);
 - environment variables, inherited by the processes a process starts:
   `SWEEP_ID` (here; named in src/runtime/ahead.py): the invocation's sweep id, decided once by the entry process, tagged on
   every job run (set it to choose the id); `SWEEP_JOB_RUN_ID` and `SWEEP_CHIEF_PID`
@@ -20,7 +20,7 @@ the job's process, its chief). What passes between them, all of it:
 
 Module state, each process its own: the signal received, the sweep it is passed on for and
 whether a job trains here (src/runtime/signals.py); the progress display of the entry process
-(src/reporting/progress.py).
+(src/search/progress.py).
 """
 
 from __future__ import annotations

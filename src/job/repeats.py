@@ -29,9 +29,9 @@ from src.job.preflight import Plan
 from src.job.prepare import PreparedJob, callbacks, training_data
 from src.model import OBJECTIVE, build_model, precision, scoring, split_values
 from src.model.feeding import pipelines
-from src.reporting.progress import JobProgress
-from src.reporting.results import JobResult, Repeat
+from src.reporting.outcome import JobResult, Repeat
 from src.runtime.memory import PeakMemory
+from src.search.progress import JobProgress
 from src.search.trials import NaNLossError
 from src.tracking import Recorder
 

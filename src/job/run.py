@@ -31,7 +31,7 @@ from src.search import distributed, kt_private, local_workers, state
 from src.tracking import Recorder, dataset_inputs, git_state, log_dataset
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
-    from src.reporting.results import JobResult
+    from src.reporting.outcome import JobResult
 
 
 log = logging.getLogger("sweep")
@@ -60,7 +60,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
     timings.mark("tensorflow_imported")
     reading.join()
     timings.mark("data_read")
-    from src.reporting.results import record_best
+    from src.job.best import record_best
     from src.search.trials import recorded_figures
 
     job = prepare(plan, tracker)
@@ -115,8 +115,8 @@ def _read_data_meanwhile(cfg: Config) -> threading.Thread:
 
 def _repeat(job: PreparedJob, plan: Plan, run_id, result: JobResult, name: str, progress):
     """The best configuration retrained with each of study.repeats seeds, recorded."""
+    from src.job.records import log_repeats
     from src.job.repeats import run_repeats
-    from src.reporting.records import log_repeats
 
     repeats = run_repeats(job, plan, run_id, result, name, progress)
     log_repeats(job.tracker, run_id, repeats)
@@ -139,7 +139,7 @@ def _job_params(plan: Plan, job: PreparedJob) -> dict:
 
 def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: JobContext) -> None:
     """Give the tuner the job run to record trials under, earlier attempts, and progress."""
-    from src.reporting.progress import JobProgress
+    from src.search.progress import JobProgress
     from src.search.trials import TrialTracking, recorded_figures
 
     tracker, attempts = job.tracker, {}

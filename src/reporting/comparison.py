@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from src.model import OBJECTIVE
 from src.reporting import verdict
-from src.reporting.results import REPEAT_METRICS, Repeat
+from src.reporting.outcome import REPEAT_METRICS, Repeat
 from src.reporting.verdict import Study
 
 TOP = 5  # trials per sweep in an unpaired comparison

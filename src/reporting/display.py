@@ -2,7 +2,7 @@
 
 Redrawn in place by rich on a terminal; on anything else (CI, a log file) as plain lines when a
 trial ends, and every minute otherwise. `progress=off` makes it quiet; `progress=lines` forces
-plain lines. The jobs write their state with src/reporting/progress.py.
+plain lines. The jobs write their state with src/search/progress.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from src.reporting.progress import PROGRESS_FILE, describe
+from src.search.progress import PROGRESS_FILE
 
 
 def is_live(mode: str, stream=None) -> bool:
@@ -149,3 +149,57 @@ def start(mode: str) -> Display:
     if _display is None or _display.mode == "off":
         _display = Display(mode)
     return _display
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def time_left(state: dict, now: float) -> tuple[float, bool] | None:
+    """Seconds left and whether the time budget decides them (None: no epoch timed yet).
+    Seconds per trial-epoch so far, times the trial-epochs left: the trial in progress and the
+    trials not started, each as long as the trials this run ended (early stopping and pruning
+    shorten them) or as planned; under `tuner.max_minutes`, the budget's end plus the trial
+    then in progress, if that comes first."""
+    run = state["epochs_run"]
+    if not run:
+        return None
+    per_epoch = (now - state["started"]) / run
+    trials = state.get("planned_trials") or state["max_trials"]
+    planned = state.get("planned_epochs") or state["max_trials"] * state["epochs"]
+    ended = state.get("ended_here", 0)
+    per_trial = state.get("epochs_ended_here", 0) / ended if ended else planned / trials
+    current = max(per_trial - state.get("trial_epochs", 0), 0)
+    not_started = max(trials - state["trials_done"] - 1, 0)
+    seconds = (current + not_started * per_trial) * per_epoch
+    deadline = state.get("deadline")
+    if deadline is not None:
+        budget = max(deadline - now, 0) + current * per_epoch
+        if budget < seconds:
+            return budget, True
+    return seconds, False
+
+
+def describe(state: dict, now: float | None = None) -> str:
+    """One line: trial i of N, epoch, elapsed, estimated time left, best so far."""
+    now = now or time.time()
+    elapsed = now - state["started"]
+    trials = state.get("planned_trials") or state["max_trials"]
+    line = state.get("repeat") or f"trial {state['trial_number']:>2}/{trials}"
+    if not state["finished"]:
+        line += f"  epoch {state['epoch']}/{state['epochs']}"
+    line += f"  {_clock(elapsed)}"
+    left = time_left(state, now)
+    if state["finished"]:
+        line += "  done"
+    elif left is not None and not state.get("repeat"):
+        line += f"  ~{_clock(left[0])} left" + (" (budget)" if left[1] else "")
+    if state["best_val_accuracy"] is not None:
+        line += f"  best val_accuracy {state['best_val_accuracy']:.4f} ({state['best']})"
+    for word in ("pruned", "failed"):
+        if state.get(f"trials_{word}"):
+            line += f"  {state[f'trials_{word}']} {word}"
+    if state.get("waiting"):
+        line += f"  {state['waiting']} records waiting for the store"
+    return line

@@ -7,36 +7,25 @@ once for every job instead of in each job's process (about 2 s of CPU each)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.reporting import importance, pareto
+from src.reporting.outcome import Mattered
 
 if TYPE_CHECKING:
     from src.tracking import Tracker
 
 
-@dataclass(frozen=True)
-class Mattered:
-    """A job's importances, the variance they split, and its Pareto front."""
-
-    # Each varied hyperparameter's share of val_accuracy's variance, largest first (sum 1).
-    importance: dict[str, float] = field(default_factory=dict)
-    # The variance of val_accuracy over the finished trials (what the shares split).
-    variance: float = 0.0
-    # The trials on the front of val_accuracy against pareto.COST, cheapest first.
-    front: list[str] = field(default_factory=list)
-
-
 def weigh(rows: Sequence[Mapping]) -> Mattered:
-    """A job's Pareto front and its trials' spread (src/reporting/results.py); the importances
+    """A job's Pareto front and its trials' spread (src/job/best.py); the importances
     come at the command's close (`with_importances`)."""
     return Mattered({}, importance.spread(rows), [r["trial_id"] for r in pareto.front(rows)])
 
 
 def with_importances(result):
-    """The JobResult (src/reporting/results.py) with its importances, when it has
+    """The JobResult (src/reporting/outcome.py) with its importances, when it has
     MIN_TRIALS finished trials."""
     shares = importance.importances(result.rows, result.searched, set(result.log_scaled))
     if not shares:
@@ -46,7 +35,7 @@ def with_importances(result):
 
 def importance_picture(result, folder: Path) -> Path:
     """`importance.svg` of a job; with repeats, the effects within seed noise in grey."""
-    from src.reporting.tradeoff_charts import importance as draw
+    from src.pictures.tradeoff_charts import importance as draw
 
     found, seeds = result.mattered, [r.val_accuracy for r in result.repeats]
     noise = importance.within_noise(found.importance, found.variance, seeds)
@@ -67,7 +56,7 @@ def record(tracker: Tracker, run_id: str, rows: Sequence[Mapping], found: Matter
 
 
 def weighed(outcomes: list) -> list:
-    """Every finished job (JobOutcomes, src/reporting/status.py) with its importances, weighed
+    """Every finished job (JobOutcomes, src/reporting/outcome.py) with its importances, weighed
     at the command's close, once, with Optuna imported once (src/reporting/summary.py)."""
     return [replace(o, result=with_importances(o.result)) if o.finished else o for o in outcomes]
 

@@ -9,7 +9,7 @@ from src.model import OBJECTIVE
 
 
 def job_lines(result) -> list[str]:
-    """A JobResult's (src/reporting/results.py) importances, beside its repeats' seed noise
+    """A JobResult's (src/reporting/outcome.py) importances, beside its repeats' seed noise
     when it has repeats, and its Pareto front of accuracy against latency."""
     from src.reporting.importance import MIN_TRIALS, within_noise
 

@@ -7,11 +7,8 @@ prints the closing summary from them. A job that fails is returned as a FAILED o
 raised: Hydra re-raises a job's exception when its return value is read, ending the sweep there.
 A single run's process is the entry process: it closes with its own outcome.
 
-The one channel that is a file: `.interrupted` in the sweep folder, from the entry process to its
-jobs. A job already handed to the launcher (queued in the joblib workers' call queue) shares
-nothing else with the entry process, and a worker that was not running a job when the signal
-came did not see it; so on Ctrl-C or SIGTERM the entry process writes the marker, and a job
-that finds it does not start (KILLED, "not started: interrupted").
+The one channel that is a file, `.interrupted` in the sweep folder from the entry process to its
+jobs, lives with the signals that write it (src/runtime/signals.py).
 
 `job_status.json` in each job's folder is a record of its outcome for tools (tools/bench.py
 reads it); nothing in the sweep reads it back.
@@ -21,36 +18,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from src.reporting.outcome import JobOutcome
 from src.runtime.files import write_atomically
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn
 
-    from src.reporting.results import JobResult
 
 STATUS_FILE = "job_status.json"
-_INTERRUPTED = ".interrupted"
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """How a job ended: FINISHED (with its result), FAILED (with the one-line reason) or
-    KILLED (interrupted, or not started because the sweep was)."""
-
-    job: str
-    status: str
-    error: str | None = None
-    result: JobResult | None = None
-    # Where its runs are: the `RemoteTracker` arguments (uri, experiment, ...) the job used.
-    tracking: list | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status == "FINISHED"
 
 
 class JobsUnfinished(Exception):
@@ -81,18 +60,3 @@ def write_record(output_dir: str | Path | None, outcome: JobOutcome) -> None:
     path = Path(output_dir) / STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps(record, indent=2, default=str))
-
-
-def clear_interrupted(sweep_dir: str | Path) -> None:
-    """A rerun into the same sweep folder starts its jobs."""
-    (Path(sweep_dir) / _INTERRUPTED).unlink(missing_ok=True)
-
-
-def mark_interrupted(sweep_dir: str | Path) -> None:
-    """Tell the multirun's jobs that have not started yet not to start."""
-    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
-    (Path(sweep_dir) / _INTERRUPTED).touch()
-
-
-def sweep_interrupted(sweep_dir: str | Path) -> bool:
-    return (Path(sweep_dir) / _INTERRUPTED).exists()

@@ -10,11 +10,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from src.reporting import plots, stats, verdict
+from src.reporting import repeats_chart, stats, verdict
 from src.reporting.verdict import QUANTITIES, Study
 
 if TYPE_CHECKING:
-    from src.reporting.results import JobResult
+    from src.reporting.outcome import JobResult
 
 
 def _estimate_cell(values: list[float], fmt: str) -> str:
@@ -105,7 +105,7 @@ def files(results: list[JobResult], folder: Path) -> list[Path]:
     if study is None:
         return []
     names = {q: name for q, (name, _) in QUANTITIES.items()}
-    picture = plots.repeats(
+    picture = repeats_chart.repeats(
         study.labels, [job.repeats for job in study.jobs], names, folder / "repeats.svg"
     )
     rows = [

@@ -19,8 +19,7 @@ from src.model import OBJECTIVE
 from src.reporting import mattered, mattered_text
 
 if TYPE_CHECKING:
-    from src.reporting.results import JobResult
-    from src.reporting.status import JobOutcome
+    from src.reporting.outcome import JobOutcome, JobResult
 
 TOP = 5  # trials listed in a job's summary
 _TAG_LIMIT = 5000  # characters of a tag value every MLflow store accepts
@@ -144,7 +143,7 @@ def _store(outcomes: list[JobOutcome], text: str, shares: dict[str, float]) -> d
         write_csv(rows, folder / "sweep_trials.csv")
         files = [folder / "sweep_summary.md", folder / "sweep_trials.csv"]
         if shares:
-            from src.reporting.tradeoff_charts import importance
+            from src.pictures.tradeoff_charts import importance
 
             title = f"across the sweep's {len(finished)} jobs"
             files.append(importance(shares, folder / "sweep_importance.svg", title))

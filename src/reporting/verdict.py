@@ -22,7 +22,7 @@ from src.model import OBJECTIVE
 from src.reporting import stats
 
 if TYPE_CHECKING:
-    from src.reporting.results import JobResult
+    from src.reporting.outcome import JobResult
 
 # A Repeat's quantities: (its name in a report, its format).
 QUANTITIES = {

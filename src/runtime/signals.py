@@ -6,12 +6,18 @@ while that happens.
 
 A multirun's entry process waits for jobs that Hydra's joblib launcher runs in its worker
 processes. While the sweeper launches them (`relaying`), a signal does not raise there: the
-entry process marks the sweep interrupted (src/reporting/status.py: queued jobs do not start),
+entry process marks the sweep interrupted (`mark_interrupted`: queued jobs do not start),
 passes the signal on to its child processes started since the sweep began (the launcher's
 workers; loky's and multiprocessing's resource trackers, children too, ignore both signals),
 and lets Hydra collect the jobs' outcomes as they stop. Exiting at once would let joblib kill
 the workers before they record anything. A job that runs in the entry process itself (hydra/launcher=basic) is inside
 `job_in_this_process`, and the signal raises there as in a single run.
+
+The one channel that is a file: `.interrupted` in the sweep folder, from the entry process to its
+jobs. A job already handed to the launcher (queued in the joblib workers' call queue) shares
+nothing else with the entry process, and a worker that was not running a job when the signal
+came did not see it; so on Ctrl-C or SIGTERM the entry process writes the marker, and a job
+that finds it does not start (KILLED, "not started: interrupted").
 
 State (per process, set only by the entry points): the signal received, the sweep being
 relayed to, and whether a job runs in this process.
@@ -34,6 +40,7 @@ class _Sweep:
     children_before: frozenset[int]  # child processes that are not the launcher's workers
 
 
+_INTERRUPTED = ".interrupted"
 _received: int | None = None
 _sweep: _Sweep | None = None
 _job_here = False
@@ -48,9 +55,7 @@ def _children() -> list:
 def _relay(sweep: _Sweep, signum: int) -> None:
     import psutil
 
-    from src.reporting import status
-
-    status.mark_interrupted(sweep.folder)
+    mark_interrupted(sweep.folder)
     if _job_here:
         return
     for child in _children():  # those in our process group have it already; once is enough
@@ -146,3 +151,18 @@ def received() -> int | None:
 def exit_code(signum: int) -> int:
     """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
     return 128 + signum
+
+
+def clear_interrupted(sweep_dir: str | Path) -> None:
+    """A rerun into the same sweep folder starts its jobs."""
+    (Path(sweep_dir) / _INTERRUPTED).unlink(missing_ok=True)
+
+
+def mark_interrupted(sweep_dir: str | Path) -> None:
+    """Tell the multirun's jobs that have not started yet not to start."""
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    (Path(sweep_dir) / _INTERRUPTED).touch()
+
+
+def sweep_interrupted(sweep_dir: str | Path) -> bool:
+    return (Path(sweep_dir) / _INTERRUPTED).exists()

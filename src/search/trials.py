@@ -14,9 +14,9 @@ import keras_tuner as kt
 
 from src import runtime
 from src.model import OBJECTIVE, cost, files
-from src.reporting.progress import JobProgress
 from src.runtime import timings
 from src.search import kt_private
+from src.search.progress import JobProgress
 from src.search.sampling import short
 from src.tracking import StoreUnavailable, Tracker, log_dataset, system_metrics
 

@@ -18,10 +18,10 @@ import keras_tuner as kt
 
 from src import runtime
 from src.model import OBJECTIVE
-from src.reporting.progress import JobProgress
 from src.runtime import signals, timings
 from src.search import kt_private, pruning, resume, warm_start
 from src.search.hypermodel import SoftmaxHyperModel
+from src.search.progress import JobProgress
 from src.search.resumable import ResumableTrials
 from src.search.trial_runs import EPOCH_METRICS, run_tracked_trial
 from src.search.trials import TrialTracking, checked, report_trial_ended, store_loss_is_fatal

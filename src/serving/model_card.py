@@ -11,7 +11,7 @@ from src import data, tracking
 from src.model import OBJECTIVE
 
 if TYPE_CHECKING:
-    from src.serving.export import Candidate
+    from src.serving.candidates import Candidate
 
 
 def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, names) -> dict[str, float]:

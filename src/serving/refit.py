@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src import cli, data, tracking
+from src import data, tracking
+from src.config.compose import compose
 from src.model import build_model, family_class, searchable, split_values
 from src.model.feeding import pipelines
 from src.model.precision import as_float32
@@ -74,7 +75,7 @@ def refit(cfg, winner, job: dict, dataset: data.Dataset):
 def _arguments(winner, model_name: str):
     """The winner's recorded hyperparameters as its family's and the training step's arguments
     (params are text in MLflow: each is read back as its argument's type)."""
-    target = cli.compose([f"model={model_name}"]).model._target_
+    target = compose([f"model={model_name}"]).model._target_
     family = family_class(target)
     values = {}
     for name, argument in searchable(family, model_name).items():

@@ -152,7 +152,7 @@ def listen(path: str, trackers: Trackers) -> Callable[[], None]:
 def _import_ahead(store_opened: threading.Event) -> None:
     """MLflow, imported while the jobs start. Without pandas, which it imports for data frame
     datasets when installed and does without otherwise (0.27 s of 0.9 s, measured): this
-    process only writes runs. (Its pictures need no matplotlib: src/reporting/charts.py.)"""
+    process only writes runs. (Its pictures need no matplotlib: src/pictures/charts.py.)"""
     # The collector paused until it is imported, the first store's opening included.
     with collection_paused():
         # Hidden for every thread: a store opened meanwhile waits (`_IMPORTING`).

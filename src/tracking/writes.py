@@ -168,15 +168,13 @@ class RunWrites:
     def log_picture(
         self, run_id: str, picture: str, data: Mapping[str, Any], file_name: str
     ) -> None:
-        """A picture of src/reporting/plots.py (`PICTURES`) drawn here from plain `data`, then
-        uploaded: a job hands the data to its tracking process and goes on, without importing
-        matplotlib or waiting for it."""
-        from src.reporting import plots
+        """A picture of src/pictures (`PICTURES`) drawn here from plain `data`, then uploaded: a
+        job hands the data to its tracking process and goes on, without importing matplotlib or
+        waiting for it."""
+        from src import pictures
 
-        if picture not in plots.PICTURES:
-            raise ValueError(f"{picture}: not one of {', '.join(plots.PICTURES)}")
         with _DRAWING, tempfile.TemporaryDirectory() as tmp:
-            path = getattr(plots, picture)(**data, path=Path(tmp) / file_name)
+            path = pictures.draw(picture, data, Path(tmp) / file_name)
             self.log_file(run_id, path)  # staged (linked) when asynchronous: tmp may go
 
     def log_inputs(self, run_id: str, inputs: list[dict]) -> None:

@@ -1,11 +1,5 @@
-"""The pictures logged with runs, all SVG: what a tracker may be asked to draw (`PICTURES`).
-
-A job's run gets every trial's validation curves, the best model's test confusion matrix, a
-grid of misclassified test images and `val_accuracy` against each searched hyperparameter,
-written directly (src/reporting/charts.py); a trial's own learning curves
-(`tracking.trial_plots`, src/reporting/curves.py) and the study's repeats (each job's metrics
-per seed, with their means and intervals, drawn here) are drawn with matplotlib.
-"""
+"""The study's repeats drawn with matplotlib: each job's metrics per seed, with their means and
+95% intervals (src/reporting/study.py)."""
 
 from __future__ import annotations
 
@@ -14,26 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.reporting.charts import (  # noqa: F401 - PICTURES
-    MISCLASSIFIED,
-    confusion_matrix,
-    hyperparameter_effects,
-    misclassified,
-    trial_curves,
-)
-from src.reporting.curves import learning_curves, save  # noqa: F401 - PICTURES
-from src.reporting.tradeoff_charts import importance, pareto  # noqa: F401 - PICTURES
-
-# What a tracker may be asked to draw from plain data (src/tracking/writes.py `log_picture`).
-PICTURES = (
-    "learning_curves",
-    "trial_curves",
-    "confusion_matrix",
-    "misclassified",
-    "hyperparameter_effects",
-    "importance",
-    "pareto",
-)
+from src.pictures.curves import save
+from src.reporting.stats import describe
 
 
 def repeats(
@@ -46,9 +22,7 @@ def repeats(
     """Each job's repeats, a panel per quantity (a Repeat field -> its name): a grey point per
     seed, the seed's points joined across jobs (the pairs compared), and the job's mean with
     its 95% interval."""
-    from matplotlib.figure import Figure
-
-    from src.reporting.stats import describe
+    from matplotlib.figure import Figure  # matplotlib: imported when a study draws
 
     fig = Figure(figsize=(3.3 * len(quantities), 3.6), dpi=80)
     seeds = sorted({r.seed for job in jobs for r in job})

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from src import pictures
 from src.data import Dataset
 from src.model import OBJECTIVE
-from src.reporting import plots
+from src.reporting.outcome import REPEAT_METRICS, JobResult, Repeat
+from src.reporting.stats import describe
 from src.reporting.summary import job_markdown, write_csv
 from src.search.space import Space
 from src.tracking import Tracker
-
-if TYPE_CHECKING:
-    from src.reporting.results import JobResult, Repeat
 
 
 def log_best(tracker: Tracker, run_id: str | None, result: JobResult, hps: dict) -> None:
@@ -115,7 +113,7 @@ def log_test_pictures(
     title = f"{job}: "
     confusion = {"y_true": y_true, "y_pred": predicted, "class_names": names, "title": title}
     tracker.log_picture(run_id, "confusion_matrix", confusion, "confusion_matrix.svg")
-    wrong = np.flatnonzero(y_true != predicted)[: plots.MISCLASSIFIED]  # only the images drawn
+    wrong = np.flatnonzero(y_true != predicted)[: pictures.MISCLASSIFIED]  # only the images drawn
     shown = {"images": dataset.x_test[wrong], "y_true": y_true[wrong], "y_pred": predicted[wrong]}
     tracker.log_picture(
         run_id, "misclassified", {**shown, "class_names": names}, "misclassified.svg"
@@ -135,9 +133,6 @@ def log_job_files(tracker: Tracker, run_id: str, result: JobResult) -> None:
 def log_repeats(tracker: Tracker, run_id: str | None, repeats: list[Repeat]) -> None:
     """The repeats' statistics on the job's run: `repeats.<quantity>.mean`, `.sd`, `.ci_low`
     and `.ci_high` (a 95% t-interval) for each quantity, and `repeats.seeds`."""
-    from src.reporting.results import REPEAT_METRICS  # it imports this module
-    from src.reporting.stats import describe
-
     if not repeats:
         return
     metrics = {"repeats.seeds": len(repeats)}

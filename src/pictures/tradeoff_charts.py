@@ -1,4 +1,4 @@
-"""The pictures of what mattered, written as SVG (src/reporting/svg.py): each searched
+"""The pictures of what mattered, written as SVG (src/pictures/svg.py): each searched
 hyperparameter's importance as bars, and val_accuracy against a cost with its Pareto front."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from src.model import OBJECTIVE
-from src.reporting.svg import COLOURS, Axes, Canvas, label
+from src.pictures.svg import COLOURS, Axes, Canvas, label
 
 
 def importance(

@@ -3,7 +3,7 @@ lower validation loss, then to the earlier run; test accuracy never plays a part
 
 import itertools
 
-from src.serving.export import Candidate, rank
+from src.serving.candidates import Candidate, rank
 
 
 def candidate(name, val_accuracy, val_loss, started, test_accuracy=None):

@@ -1,6 +1,6 @@
-"""A job's outcome: the best trial by validation accuracy, that model's test accuracy, and what
-the job's run shows about its trials (a trials table, pictures and a Markdown summary).
-"""
+"""A job's best trial: chosen on `val_accuracy` alone, its model scored on the test set (the
+only time the test set is touched, to report it), and recorded with the job's trials on the
+job's run (src/job/records.py)."""
 
 from __future__ import annotations
 
@@ -8,89 +8,17 @@ import json
 import resource
 import statistics
 import tempfile
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import is_dataclass
 from pathlib import Path
 
 from src.data import Dataset
+from src.job.records import log_best, log_job_files, log_search_pictures, log_test_pictures
+from src.job.trial_rows import at_best_epoch, completed_epochs, trial_rows
 from src.model import OBJECTIVE, scoring
 from src.reporting import mattered
-from src.reporting.mattered import Mattered
-from src.reporting.records import (
-    log_best,
-    log_job_files,
-    log_search_pictures,
-    log_test_pictures,
-)
-from src.reporting.trial_rows import at_best_epoch, completed_epochs, trial_rows
+from src.reporting.outcome import JobResult
 from src.search.space import Space
 from src.tracking import Tracker
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """The job's best configuration retrained with one training seed (study.repeats)."""
-
-    seed: int
-    val_accuracy: float  # at its best epoch
-    test_accuracy: float  # of its best epoch's weights: reported, never used to choose
-    epoch_time: float  # mean seconds per epoch
-    peak_memory_mb: float  # the process's peak resident memory while it trained
-
-    @classmethod
-    def from_metrics(cls, seed: int, metrics: dict[str, float]) -> Repeat:
-        return cls(seed, **{name: metrics[key] for name, key in REPEAT_METRICS.items()})
-
-
-# Each field of a Repeat (seed aside) and the metric its run records it as.
-REPEAT_METRICS = {
-    "val_accuracy": f"best_{OBJECTIVE}",
-    "test_accuracy": "test_accuracy",
-    "epoch_time": "mean_epoch_time",
-    "peak_memory_mb": "peak_memory_mb",
-}
-
-
-@dataclass(frozen=True)
-class JobResult:
-    job: str
-    loss: str
-    run_id: str | None
-    best_trial_id: str
-    best_hyperparameters: dict
-    best_val_accuracy: float
-    best_val_loss: float
-    test_accuracy: float
-    test_loss: float
-    trials: int
-    failed: int
-    # Epochs trained by the trials that completed (Hyperband trains most trials for fewer).
-    trial_epochs: int
-    train_images: int
-    mean_val_accuracy: float
-    mean_epoch_time: float | None
-    peak_memory_mb: float
-    # (trial id, reason) of every trial that failed, for the closing summary.
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    # One row per trial: id, status, hyperparameters, val_accuracy, epoch time.
-    rows: list[dict] = field(default_factory=list)
-    # The hyperparameters the job's space varied, in declaration order (the summary's columns).
-    searched: list[str] = field(default_factory=list)
-    # Those of them sampled on a log scale.
-    log_scaled: list[str] = field(default_factory=list)
-    # Why the search ended before its trials were done: "time_budget" (tuner.max_minutes).
-    stopped_by: str | None = None
-    # Trials the pruner stopped early (tuner.pruner); they count among `trials`.
-    pruned: int = 0
-    # The study's studied settings and this job's value of each (the verdict compares jobs
-    # that differ in them).
-    studied: dict[str, str] = field(default_factory=dict)
-    # The best configuration retrained with each of study.repeats seeds, in seed order.
-    repeats: list[Repeat] = field(default_factory=list)
-    # Each searched hyperparameter's importance and the Pareto front of accuracy against cost.
-    mattered: Mattered = field(default_factory=Mattered)
-    # tuner.warm_start: the sweep it started from, its reused trials' runs (this search's trial
-    # id -> run id), and how many of that sweep's trials were left out.
-    warm_start: dict = field(default_factory=dict)
 
 
 def _best_trial(tuner, failed: int):
@@ -107,7 +35,7 @@ def _best_model(tuner, best, tracker: Tracker, run_id: str | None):
     """keras-tuner's checkpoint of the best trial; for a trial a worker on another host ran,
     the model its trial run holds in MLflow; for one an earlier sweep ran (tuner.warm_start),
     the model of that sweep's run."""
-    from src.search.warm_start import reused_runs  # keras-tuner: not for readers of the types
+    from src.search.warm_start import reused_runs  # keras-tuner's: only where a job records
 
     source = reused_runs(tuner).get(best.trial_id)
     if source is None:

@@ -1,6 +1,6 @@
 """SVG written directly: a canvas of lines, points, boxes, images and text, and axes with ticks.
 
-The pictures a job's run gets (src/reporting/charts.py) are drawn by the tracking process while
+The pictures a job's run gets (src/pictures/charts.py) are drawn by the tracking process while
 the jobs train on every core. matplotlib costs that process 0.28 s of CPU to import and about
 0.07 s a picture to draw (its text layout, its ticks, its renderer); these pictures are a few
 dozen shapes each, written as text in about a millisecond. Text stays text: searchable, sharp

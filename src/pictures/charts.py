@@ -1,4 +1,4 @@
-"""The pictures a job's run gets, written as SVG (src/reporting/svg.py) by the tracking process:
+"""The pictures a job's run gets, written as SVG (src/pictures/svg.py) by the tracking process:
 every trial's validation curves, the best model's test confusion matrix, a grid of misclassified
 test images, and `val_accuracy` against each searched hyperparameter."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from src.model import OBJECTIVE
-from src.reporting.svg import COLOURS, Axes, Canvas
+from src.pictures.svg import COLOURS, Axes, Canvas
 
 MISCLASSIFIED = 24  # test images in the misclassified picture
 

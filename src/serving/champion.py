@@ -1,4 +1,4 @@
-"""The best trial -> Model Registry (alias champion) + files.
+"""Choosing and registering the champion: the best trial -> Model Registry (alias champion) + files.
 
 The winner is the FINISHED trial with the highest `best_val_accuracy` (ties: lower
 `best_val_loss`); test metrics are shown, never used to choose. It is logged as an MLflow model
@@ -13,7 +13,6 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from src import data, tracking
@@ -21,6 +20,7 @@ from src.errors import UserError
 from src.job.preflight import plan
 from src.model import OBJECTIVE, scoring
 from src.serving import constraints
+from src.serving.candidates import Candidate, leaderboard, rank
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
 from src.serving.refit import refit
 
@@ -31,80 +31,21 @@ class ExportError(UserError):
     """Nothing to export, or an export that cannot proceed."""
 
 
-@dataclass
-class Candidate:
-    run_id: str
-    job: str
-    loss: str
-    trial_id: str
-    params: dict
-    val_accuracy: float
-    val_loss: float
-    started: int  # the run's start time, last tie-breaker
-    searched: list[str] = field(default_factory=list)  # what the trial's job varied
-    best_epoch: int = 0  # the epoch (from 0) its checkpoint comes from
-    precision: str = "float32"  # what its layers computed in while it trained
-    test_accuracy: float | None = None
-    latency_ms: float | None = None  # median ms to classify one image (src/model/cost.py)
-    n_parameters: float | None = None
-    latency_threads: int | None = None  # the threads its latency was measured on
-
-
-def rank(candidates: list[Candidate]) -> list[Candidate]:
-    """Best first: highest val_accuracy; ties: lower val_loss, then the earlier run (a stable
-    choice). Test metrics play no part."""
-    return sorted(candidates, key=lambda c: (-c.val_accuracy, c.val_loss, c.started))
-
-
-def leaderboard(candidates: list[Candidate], top: int) -> str:
-    """The top candidates, one line each, with the hyperparameters their jobs searched."""
-    shown = candidates[:top]
-    names = list(dict.fromkeys(name for c in shown for name in c.searched))
-    head = ["rank", "job", "trial", *names, OBJECTIVE, "val_loss", "test_acc"]
-    table = [head]
-    for position, c in enumerate(shown, 1):
-        test = "-" if c.test_accuracy is None else f"{c.test_accuracy:.4f}"
-        values = [_short(c.params.get(name, "-")) for name in names]
-        table.append(
-            [
-                str(position),
-                c.job[:24],
-                c.trial_id,
-                *values,
-                f"{c.val_accuracy:.4f}",
-                f"{c.val_loss:.4f}",
-                test,
-            ]
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(w) if i == 1 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in table
-    )
-
-
-def _short(value) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def evaluate_on_test(model, dataset: data.Dataset, loss: str) -> scoring.Scores:
+def evaluate_on_test(model, dataset: data.Dataset, loss: str, batch_size: int) -> scoring.Scores:
     """Test probabilities, loss and accuracy as a job's results get them
     (src/model/scoring.py), with the labels the model's loss takes (one-hot for categorical,
     class ids for sparse)."""
     labels = dataset.labels("test", one_hot=loss == "categorical")
-    return scoring.score(model, dataset.x_test, labels, batch_size=1024)
+    return scoring.score(model, dataset.x_test, labels, batch_size)
 
 
-def run_export(cfg) -> tracking.ModelVersion:
-    """Select, evaluate, register and write the winner; prints the leaderboard."""
+def export_champion(cfg) -> tracking.ModelVersion:
+    """Choose the champion, score it, register it and write its files; prints the leaderboard."""
     cfg = plan(cfg).cfg  # checked and typed
     tracking.check_reachable(cfg.tracking.uri, must_exist=True)
     if cfg.tracking.uri.startswith(("http://", "https://")):  # it registers, tags, may refit
         tracking.check_write_access(cfg.tracking.uri, cfg.tracking.experiment)
-    ex = cfg.export
+    ex, batch = cfg.export, cfg.train.eval_batch_size
     everyone = rank(_candidates(cfg))
     bounds = constraints.limits(ex)
     ordered = constraints.keep_meeting(everyone, bounds) if bounds else everyone
@@ -112,8 +53,8 @@ def run_export(cfg) -> tracking.ModelVersion:
     job = tracking.job_of(cfg.tracking.uri, winner.run_id)
     dataset = _winner_data(cfg, job["params"])
     with tempfile.TemporaryDirectory() as tmp:
-        model = _score_top(cfg.tracking.uri, ordered[: ex.top], dataset, Path(tmp))
-        test = evaluate_on_test(model, dataset, winner.loss)
+        model = _score_top(cfg, ordered[: ex.top], dataset, Path(tmp))
+        test = evaluate_on_test(model, dataset, winner.loss, batch)
         winner.test_accuracy = test.accuracy
         print(leaderboard(ordered, ex.top))
         chosen_by = _chosen_by(everyone, ordered, bounds)
@@ -121,14 +62,16 @@ def run_export(cfg) -> tracking.ModelVersion:
         source, refitted = winner.run_id, None
         if ex.refit:
             model, source = refit(cfg, winner, job, dataset)
-            test = evaluate_on_test(model, dataset, winner.loss)
+            test = evaluate_on_test(model, dataset, winner.loss, batch)
             refitted = {
                 "run_id": source,
                 "epochs": winner.best_epoch + 1,
                 "test_accuracy": test.accuracy,
             }
-            print(f"refit on training + validation images: test_acc {test.accuracy:.4f} "
-                  f"(searched model {winner.test_accuracy:.4f})")  # fmt: skip
+            print(
+                f"refit on training + validation images: test_acc {test.accuracy:.4f} "
+                f"(searched model {winner.test_accuracy:.4f})"
+            )
         version = tracking.register_champion(
             cfg.tracking.uri,
             cfg.tracking.experiment,
@@ -207,17 +150,19 @@ def _winner_data(cfg, params: dict) -> data.Dataset:
     )
 
 
-def _score_top(uri: str, top: list[Candidate], dataset: data.Dataset, folder: Path):
+def _score_top(cfg, top: list[Candidate], dataset: data.Dataset, folder: Path):
     """Each top candidate's test accuracy, to show and never to choose; returns the winner's
     model (the first), its file left in `folder/<run id>/model.keras`."""
     import keras
 
     winner = None
     for c in top:
-        path = tracking.download_artifact(uri, c.run_id, "model.keras", folder / c.run_id)
+        path = tracking.download_artifact(
+            cfg.tracking.uri, c.run_id, "model.keras", folder / c.run_id
+        )
         candidate = keras.models.load_model(path)
-        predicted = candidate.predict(dataset.x_test, batch_size=1024, verbose=0)
-        c.test_accuracy = float((predicted.argmax(1) == dataset.y_test).mean())
+        scores = evaluate_on_test(candidate, dataset, c.loss, cfg.train.eval_batch_size)
+        c.test_accuracy = scores.accuracy
         winner = winner or candidate
     return winner
 

@@ -1,8 +1,8 @@
 """Live progress, the job's side: one compact line per job instead of Keras' per-batch output.
 
 Each job writes its state to `progress.json` in its Hydra output folder at every trial start,
-epoch end and trial end (`JobProgress`); `describe` turns a state into its line. The entry
-process renders every job's file (src/reporting/display.py). This works the same whether the
+epoch end and trial end (`JobProgress`). The entry process renders every job's file, a line
+each (src/reporting/display.py `describe`). This works the same whether the
 jobs run in the entry process or in Hydra's joblib workers, whose own output would interleave.
 """
 
@@ -123,57 +123,3 @@ class JobProgress:
     def finished(self) -> None:
         self.state.finished = True
         self._write()
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def time_left(state: dict, now: float) -> tuple[float, bool] | None:
-    """Seconds left and whether the time budget decides them (None: no epoch timed yet).
-    Seconds per trial-epoch so far, times the trial-epochs left: the trial in progress and the
-    trials not started, each as long as the trials this run ended (early stopping and pruning
-    shorten them) or as planned; under `tuner.max_minutes`, the budget's end plus the trial
-    then in progress, if that comes first."""
-    run = state["epochs_run"]
-    if not run:
-        return None
-    per_epoch = (now - state["started"]) / run
-    trials = state.get("planned_trials") or state["max_trials"]
-    planned = state.get("planned_epochs") or state["max_trials"] * state["epochs"]
-    ended = state.get("ended_here", 0)
-    per_trial = state.get("epochs_ended_here", 0) / ended if ended else planned / trials
-    current = max(per_trial - state.get("trial_epochs", 0), 0)
-    not_started = max(trials - state["trials_done"] - 1, 0)
-    seconds = (current + not_started * per_trial) * per_epoch
-    deadline = state.get("deadline")
-    if deadline is not None:
-        budget = max(deadline - now, 0) + current * per_epoch
-        if budget < seconds:
-            return budget, True
-    return seconds, False
-
-
-def describe(state: dict, now: float | None = None) -> str:
-    """One line: trial i of N, epoch, elapsed, estimated time left, best so far."""
-    now = now or time.time()
-    elapsed = now - state["started"]
-    trials = state.get("planned_trials") or state["max_trials"]
-    line = state.get("repeat") or f"trial {state['trial_number']:>2}/{trials}"
-    if not state["finished"]:
-        line += f"  epoch {state['epoch']}/{state['epochs']}"
-    line += f"  {_clock(elapsed)}"
-    left = time_left(state, now)
-    if state["finished"]:
-        line += "  done"
-    elif left is not None and not state.get("repeat"):
-        line += f"  ~{_clock(left[0])} left" + (" (budget)" if left[1] else "")
-    if state["best_val_accuracy"] is not None:
-        line += f"  best val_accuracy {state['best_val_accuracy']:.4f} ({state['best']})"
-    for word in ("pruned", "failed"):
-        if state.get(f"trials_{word}"):
-            line += f"  {state[f'trials_{word}']} {word}"
-    if state.get("waiting"):
-        line += f"  {state['waiting']} records waiting for the store"
-    return line

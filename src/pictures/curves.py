@@ -1,6 +1,6 @@
 """A single trial's learning curves (`tracking.trial_plots=true`), drawn with matplotlib. MLflow's
 UI charts each run's per-epoch metrics already, and the job's run has every trial's curves on
-one picture (src/reporting/charts.py `trial_curves`)."""
+one picture (src/pictures/charts.py `trial_curves`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pictures drawn on a kept Figure look as if drawn on a new one (src/reporting/plots.py)."""
+"""Pictures drawn on a kept Figure look as if drawn on a new one (src/pictures/__init__.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from src.reporting import curves
+from src.pictures import curves
 
 
 def _history(epochs: int, scale: float) -> dict[str, list[float]]:
@@ -59,7 +59,7 @@ def _svg(path):
 def test_the_job_pictures_hold_their_data_as_svg(tmp_path):
     """Every trial a line (a pruned one shorter), the best named; every cell's count as text;
     every misclassified image under its labels; a point per trial per hyperparameter."""
-    from src.reporting import charts
+    from src.pictures import charts
 
     curve = {"epochs": [0, 1, 2], "val_loss": [0.6, 0.5, 0.4], "val_accuracy": [0.8, 0.85, 0.9]}
     pruned = {key: values[:1] for key, values in curve.items()}
