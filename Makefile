@@ -55,7 +55,7 @@ test-fast: data
 	$(PY) -m pytest -m "not slow"
 
 # The sweep against the plain keras-tuner + MLflow script (25 to 40 min); BENCH_ARGS=--long for the
-# default sweep's budget.
+# default sweep's budget. Its figures go to docs/speed.md (docs/speed-method.md says what they are).
 bench: data
 	$(PY) -m tools.bench $(BENCH_ARGS)
 

@@ -16,7 +16,7 @@
 Overrides are the command line's (`python -m src.sweep ...`, README "Overriding"), run by the
 same command in a child process: Hydra, its launcher and signal handling work as they do from a
 terminal. A config object (from `compose`) runs one job in this process through the function
-the command's jobs run (`src.job.run.run_sweep`). Bad input raises `UserError` with the command
+the command's jobs run (`src.job.run.run_job`). Bad input raises `UserError` with the command
 line's one-line message.
 """
 
@@ -71,7 +71,7 @@ def run_sweep(
     """
     sweep_id = new_sweep_id()
     if isinstance(config, DictConfig):
-        from src.job.run import run_sweep as run_job
+        from src.job.run import run_job
 
         run_job(config, JobContext(overrides=(name,), sweep_id=sweep_id))
         return Sweep(sweep_id, config.tracking.uri, config.tracking.experiment)

@@ -2,7 +2,7 @@
 
 Hydra composes the config and launches one job per combination of `-m` values. Before the first
 job starts, the project's sweeper checks every job's config, tracking store and data. Each job
-runs `src.job.run.run_sweep`; this module turns how it ended into a `JobOutcome` (returned to
+runs `src.job.run.run_job`; this module turns how it ended into a `JobOutcome` (returned to
 the sweeper through Hydra, see src/reporting/status.py) and the entry process's exit code.
 """
 
@@ -26,7 +26,7 @@ from src import cli
 from src.errors import Interrupted
 from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
 from src.job.prepare import tracking_settings
-from src.job.run import run_sweep
+from src.job.run import run_job
 from src.reporting import display, status, summary
 from src.reporting.outcome import JobOutcome
 from src.runtime import signals
@@ -49,7 +49,7 @@ def main(cfg: DictConfig) -> JobOutcome | None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     if multirun and signals.sweep_interrupted(hydra_cfg.sweep.dir):
         return _ended(context, "KILLED", error="not started: interrupted")
-    if distributed.is_worker(cfg):  # no job of its own: trials for a chief's job
+    if distributed.is_worker(cfg.distributed):  # no job of its own: trials for a chief's job
         _work_for_chief(cfg, context)
         return None
     if not multirun:  # a single run: this process is the entry process, with the terminal
@@ -66,7 +66,7 @@ def _job(cfg: DictConfig, context: JobContext, multirun: bool) -> JobOutcome:
         _console_warnings_only()  # the live display shows progress; the job's log keeps all
     try:
         with signals.job_in_this_process():
-            result = run_sweep(cfg, context)
+            result = run_job(cfg, context)
     except KeyboardInterrupt:
         outcome = _ended(context, "KILLED", error="interrupted")
         if multirun:
@@ -86,7 +86,7 @@ def _job(cfg: DictConfig, context: JobContext, multirun: bool) -> JobOutcome:
         else:
             log.error("%s failed: %s", context.name, message)
         return outcome
-    settings = tracking_settings(cfg) if cfg.tracking.enabled else None
+    settings = tracking_settings(cfg.tracking) if cfg.tracking.enabled else None
     outcome = _ended(context, "FINISHED", result=result, tracking=settings)
     if not multirun:
         summary.finish([outcome])
@@ -103,7 +103,7 @@ def _work_for_chief(cfg: DictConfig, context: JobContext) -> None:
     """A distributed worker: errors in one line, as for a single run; no summary."""
     ahead.end_unused()  # it tracks through its chief's tracking process, or one of its own
     try:
-        run_sweep(cfg, context)
+        run_job(cfg, context)
     except Exception as exc:
         message = cli.one_line(exc)
         if message is None:

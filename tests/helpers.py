@@ -161,3 +161,11 @@ def svg_picture(path) -> bool:
     selectable), not glyphs drawn as paths."""
     text = Path(path).read_text()
     return text.startswith("<?xml") and "<svg" in text and "<text" in text
+
+
+def project_folder(cfg) -> Path:
+    """Where a job of `cfg` keeps its keras-tuner state."""
+    from src.search import state
+
+    key = state.search_key(cfg)
+    return state.tuner_root(cfg.tuner.dir, cfg.tracking.uri) / state.project_name(cfg, key)

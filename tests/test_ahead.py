@@ -52,9 +52,14 @@ def test_the_jobs_share_the_tracking_process_started_ahead(store):
 
 @pytest.mark.parametrize(
     "args",
-    [["tracking=none"], ["-m", "tracking.enabled=false"], ["--cfg", "job"], ["--cfg=job"],
-     ["distributed.role=worker"]],
-)  # fmt: skip
+    [
+        ["tracking=none"],
+        ["-m", "tracking.enabled=false"],
+        ["--cfg", "job"],
+        ["--cfg=job"],
+        ["distributed.role=worker"],
+    ],
+)
 def test_a_command_that_tracks_nothing_starts_no_tracking_process(args):
     ahead.start_ahead(args)
     assert _children() == []
@@ -91,11 +96,22 @@ def test_a_refused_command_leaves_no_tracking_process_and_no_files(tmp_path):
     command and the socket's folder with it (TMPDIR is the test's folder)."""
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "src.sweep", "-m", "loss=sparse,categorical", "train.epochs=0",
-         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}", f"hydra.sweep.dir={out}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "src.sweep",
+            "-m",
+            "loss=sparse,categorical",
+            "train.epochs=0",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+            f"hydra.sweep.dir={out}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "TMPDIR": str(tmp_path)},
-    )  # fmt: skip
+    )
     assert result.returncode != 0 and "train.epochs" in result.stderr
     assert list(tmp_path.iterdir()) == []  # no store, no run folder, no socket folder
     assert not [

@@ -60,10 +60,16 @@ def test_an_epoch_feeds_every_training_image_once_in_batches_and_reshuffles_each
     x = np.arange(100, dtype=np.uint8).reshape(100, 1, 1).repeat(2, axis=1)
     y = np.arange(100, dtype=np.int64)
     fit = pipelines(
-        {"x": x, "y": y, "batch_size": 32, "validation_data": (x[:10], y[:10]),
-         "validation_batch_size": 4, "epochs": 3},
+        {
+            "x": x,
+            "y": y,
+            "batch_size": 32,
+            "validation_data": (x[:10], y[:10]),
+            "validation_batch_size": 4,
+            "epochs": 3,
+        },
         seed=5,
-    )  # fmt: skip
+    )
     assert fit["epochs"] == 3 and fit["shuffle"] is False
     assert "batch_size" not in fit and "validation_batch_size" not in fit
     first, second = _epoch(fit["x"]), _epoch(fit["x"])
@@ -93,14 +99,22 @@ def test_validation_scores_reach_the_callbacks_after_it_as_kerass_own_would(loss
     seen = []
     last = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(dict(logs)))
     x_val, y_val = small.x_val, small.labels("val", one_hot)
-    fit = {"x": small.x_train, "y": small.labels("train", one_hot), "batch_size": 32,
-           "validation_data": (x_val, y_val), "validation_batch_size": 70, "epochs": 2,
-           "callbacks": [last], "verbose": 0}  # fmt: skip
+    fit = {
+        "x": small.x_train,
+        "y": small.labels("train", one_hot),
+        "batch_size": 32,
+        "validation_data": (x_val, y_val),
+        "validation_batch_size": 70,
+        "epochs": 2,
+        "callbacks": [last],
+        "verbose": 0,
+    }
     history = model.fit(**pipelines(fit, seed=1)).history
     assert [sorted(logs) for logs in seen] == [["accuracy", "loss", "val_accuracy", "val_loss"]] * 2
     assert history["val_loss"] == [logs["val_loss"] for logs in seen]
     keras_loss, keras_accuracy = model.evaluate(x_val, y_val, verbose=0)
     np.testing.assert_allclose(
-        [history["val_loss"][-1], history["val_accuracy"][-1]], [keras_loss, keras_accuracy],
+        [history["val_loss"][-1], history["val_accuracy"][-1]],
+        [keras_loss, keras_accuracy],
         rtol=1e-5,
-    )  # fmt: skip
+    )

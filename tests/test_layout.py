@@ -59,3 +59,46 @@ def test_no_search_hyperparameter_is_named_outside_the_model_and_config():
             )
             found += [f"{path.relative_to(ROOT)}: {n}" for n in names if f'"{n}"' in code]
     assert not found, found
+
+
+# A library's private modules, and the one module of ours allowed to use each (pinned exactly
+# in pyproject.toml, with why in its docstring).
+PRIVATE = {
+    "keras_tuner.src": "src/search/kt_private.py",
+    "keras.src": "src/model/keras_file.py",
+    "tensorflow.python": "src/runtime/tf.py",
+    "mlflow.utils": "src/tracking/mlflow_private.py",
+    "mlflow.system_metrics": "src/tracking/mlflow_private.py",
+    "mlflow.store": "src/tracking/mlflow_private.py",
+    "mlflow.server": "src/tracking/mlflow_private.py",
+    "hydra._internal": "none",
+    "omegaconf._": "src/config/omegaconf_private.py",
+}
+
+
+def test_every_private_use_of_a_library_is_in_its_one_module():
+    outside = []
+    for path in SOURCES:
+        where = str(path.relative_to(ROOT))
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                for private, home in PRIVATE.items():
+                    if name.startswith(private) and where != home:
+                        outside.append(f"{where}: {name}")
+            if isinstance(node, ast.Attribute) and node.attr == "_get_node":
+                outside += [f"{where}: {node.attr}"] if where != PRIVATE["omegaconf._"] else []
+    assert not outside, outside
+
+
+def test_every_library_used_privately_is_pinned_exactly():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for pin in ("keras-tuner==", "keras==", "tensorflow-cpu==", "mlflow[auth]==", "omegaconf=="):
+        assert f'"{pin}' in pyproject, pin

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from src import data
-from src.model import Training, build_model, files
+from src.model import Training, build_model, keras_file
 from src.model.cnn import CNN
 from src.model.mlp import MLP
 
@@ -145,13 +145,13 @@ def test_scores_of_an_overconfident_model_are_its_loss_not_a_clipped_one(small):
 @pytest.mark.slow  # trains
 @pytest.mark.parametrize("family", [MLP(hidden_units=32, dropout=0.2), CNN(filters=8, blocks=1)])
 def test_a_keras_file_from_a_checkpoint_is_the_file_model_save_writes(family, small, tmp_path):
-    """A trial's `model.keras` (src/model/files.py): its best-epoch checkpoint beside the
+    """A trial's `model.keras` (src/model/keras_file.py): its best-epoch checkpoint beside the
     model's config, read back by Keras as the model `model.save` wrote, optimizer included."""
     model = build_model(family, ADAM, "sparse")
     model.fit(small.x_train[:256], small.y_train[:256], epochs=1, verbose=0)
     model.save_weights(tmp_path / "best.weights.h5")  # as keras-tuner's checkpoint
     model.fit(small.x_train[256:512], small.y_train[256:512], epochs=1, verbose=0)  # moves on
-    made = files.keras_file(model, tmp_path / "best.weights.h5", tmp_path / "made.keras")
+    made = keras_file.keras_file(model, tmp_path / "best.weights.h5", tmp_path / "made.keras")
     model.load_weights(tmp_path / "best.weights.h5")
     model.save(tmp_path / "saved.keras")
     with zipfile.ZipFile(made) as a, zipfile.ZipFile(tmp_path / "saved.keras") as b:

@@ -12,8 +12,12 @@ from src.pictures import curves
 def _history(epochs: int, scale: float) -> dict[str, list[float]]:
     down = [scale / (e + 1) for e in range(epochs)]
     up = [1 - d / 4 for d in down]
-    return {"loss": down, "val_loss": [d * 1.1 for d in down], "accuracy": up,
-            "val_accuracy": [u - 0.02 for u in up]}  # fmt: skip
+    return {
+        "loss": down,
+        "val_loss": [d * 1.1 for d in down],
+        "accuracy": up,
+        "val_accuracy": [u - 0.02 for u in up],
+    }
 
 
 def test_learning_curves_on_the_kept_figure_equal_a_new_figures(tmp_path):
@@ -80,7 +84,8 @@ def test_the_job_pictures_hold_their_data_as_svg(tmp_path):
     shapes = _svg(charts.misclassified(images, y_true, y_pred, ["a", "b", "c"], tmp_path / "x.svg"))
     assert len(shapes["image"]) == min(24, int(np.sum(y_true != y_pred)))
 
-    trials = [{"val_accuracy": 0.8 + i / 100, "units": 32 * (i + 1), "opt": "ab"[i % 2]}
-              for i in range(5)]  # fmt: skip
+    trials = [
+        {"val_accuracy": 0.8 + i / 100, "units": 32 * (i + 1), "opt": "ab"[i % 2]} for i in range(5)
+    ]
     shapes = _svg(charts.hyperparameter_effects(trials, ["units", "opt"], tmp_path / "h.svg"))
     assert len(shapes["circle"]) == 2 * 5 + 2  # a point per trial per panel; the legend's

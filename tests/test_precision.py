@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from src import data
-from src.model import Training, build_model, files, precision, scoring
+from src.model import Training, build_model, keras_file, precision, scoring
 from src.model.cnn import CNN
 from src.model.feeding import pipelines
 
@@ -69,7 +69,7 @@ def test_bfloat16_and_float32_trials_of_one_seed_agree_and_save_the_same_float32
     # The reported score is the float32 copy's, which is what the saved file holds and scores.
     assert scoring.score(bf16, small.x_val, small.y_val, 1024).accuracy == bf16_val
     bf16.save_weights(tmp_path / "best.weights.h5")
-    saved = files.keras_file(bf16, tmp_path / "best.weights.h5", tmp_path / "model.keras")
+    saved = keras_file.keras_file(bf16, tmp_path / "best.weights.h5", tmp_path / "model.keras")
     with zipfile.ZipFile(saved) as archive:
         assert "mixed_bfloat16" not in archive.read("config.json").decode()
     loaded = keras.saving.load_model(saved)

@@ -94,8 +94,16 @@ def test_off_is_quiet(tmp_path):
 def _state(**changes) -> dict:
     """A job 100 s in, 10 trial-epochs trained (10 s each): 12 trials x 10 epochs planned."""
     now = 1000.0
-    state = {"started": now - 100, "epochs_run": 10, "max_trials": 12, "epochs": 10,
-             "trials_done": 2, "trial_epochs": 3, "ended_here": 0, "epochs_ended_here": 0}  # fmt: skip
+    state = {
+        "started": now - 100,
+        "epochs_run": 10,
+        "max_trials": 12,
+        "epochs": 10,
+        "trials_done": 2,
+        "trial_epochs": 3,
+        "ended_here": 0,
+        "epochs_ended_here": 0,
+    }
     return {**state, **changes}
 
 
@@ -136,8 +144,9 @@ def test_hyperband_plan_is_the_trials_its_oracle_runs(tmp_path):
         hp.Float("x", 0.0, 1.0)
         return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
 
-    tuner = kt.Hyperband(build, objective="val_accuracy", max_epochs=9, factor=3,
-                         directory=tmp_path, seed=1)  # fmt: skip
+    tuner = kt.Hyperband(
+        build, objective="val_accuracy", max_epochs=9, factor=3, directory=tmp_path, seed=1
+    )
     oracle, trials, epochs = tuner.oracle, 0, 0
     while (trial := oracle.create_trial("t")).status == "RUNNING":
         values = trial.hyperparameters.values

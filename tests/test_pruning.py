@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from helpers import TINY, job_and_trial_runs, mlflow_client, one_line_error, run_cli
 
-from src.job import JobContext, run_sweep
+from src.job import JobContext, run_job
 from src.reporting import display
 from src.search import progress
 from src.search.pruning import Pruner
@@ -82,7 +82,7 @@ def assert_pruned_after_first_epoch(store: str, lr: str = "1e-09") -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("pruner", ["median", "asha"])
 def test_a_hopeless_trial_is_pruned_finished_tagged_and_counted(pruner, tiny, store):
-    result = run_sweep(tiny(*HOPELESS_LAST, f"tuner.pruner={pruner}"), JobContext(sweep_id="p"))
+    result = run_job(tiny(*HOPELESS_LAST, f"tuner.pruner={pruner}"), JobContext(sweep_id="p"))
     assert_pruned_after_first_epoch(store)
     assert result.trials == 4 and result.pruned == 1
     (job,), _ = job_and_trial_runs(store)

@@ -21,6 +21,7 @@ from helpers import (
     assert_each_trial_once,
     mlflow_client,
     one_line_error,
+    project_folder,
     read_store,
     run_cli,
     wait_until,
@@ -203,10 +204,15 @@ def test_ctrl_c_stops_parallel_jobs_cleanly_and_they_resume(store, tmp_path):
     finished = [r for r in trial_runs(store) if r.info.status == "FINISHED"]
     # Seen once in 23 runs: 5 FINISHED. Say which trial, how it ended and why, if it recurs.
     seen = sorted(
-        (r.data.tags["mlflow.parentRunId"][:8], r.data.tags.get("trial_id"), r.info.status,
-         r.data.tags.get("killed_by"), r.data.tags.get("error"))
+        (
+            r.data.tags["mlflow.parentRunId"][:8],
+            r.data.tags.get("trial_id"),
+            r.info.status,
+            r.data.tags.get("killed_by"),
+            r.data.tags.get("error"),
+        )
         for r in trial_runs(store)
-    )  # fmt: skip
+    )
     assert len(finished) == 6 and len(job_runs(store)) == 2, (seen, again.stdout[-3000:])
     assert all(j.info.status == "FINISHED" for j in job_runs(store))
 
@@ -229,10 +235,10 @@ def test_a_trial_that_always_dies_is_failed_after_bounded_attempts(store, tmp_pa
 
 
 def test_resume_false_starts_afresh(tiny, store):
-    from src.job import JobContext, run_sweep
+    from src.job import JobContext, run_job
 
-    run_sweep(tiny(), JobContext(sweep_id="a"))
-    run_sweep(tiny("train.resume=false"), JobContext(sweep_id="b"))
+    run_job(tiny(), JobContext(sweep_id="a"))
+    run_job(tiny("train.resume=false"), JobContext(sweep_id="b"))
     jobs = job_runs(store)
     assert len(jobs) == 2 and len(trial_runs(store)) == 4
     assert {j.data.tags["sweep_id"] for j in jobs} == {"a", "b"}
@@ -242,11 +248,11 @@ def test_a_trial_recorded_but_not_saved_by_keras_tuner_is_not_trained_again(tiny
     """The process died after MLflow closed a trial's run FINISHED and before keras-tuner
     saved the trial as ended: the rerun takes the recorded result instead of training it
     again, and records nothing twice."""
-    from src.job import JobContext, run_sweep
+    from src.job import JobContext, run_job
 
     cfg = tiny()
-    run_sweep(cfg, JobContext(sweep_id="a"))
-    project = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg))
+    run_job(cfg, JobContext(sweep_id="a"))
+    project = project_folder(cfg)
     # keras-tuner's files as they stand between the end of `run_trial` and `end_trial`
     # (oracle.py): the last trial still RUNNING, with no metrics reported, ongoing for the
     # tuner, not in the end order, its run not counted.
@@ -288,11 +294,11 @@ def test_a_trial_recorded_but_not_saved_by_keras_tuner_is_not_trained_again(tiny
 
 
 def test_unreadable_state_names_the_file_and_the_way_out(tiny, store):
-    from src.job import JobContext, run_sweep
+    from src.job import JobContext, run_job
 
     cfg = tiny()
-    run_sweep(cfg, JobContext(sweep_id="a"))
-    oracle = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg)) / "oracle.json"
+    run_job(cfg, JobContext(sweep_id="a"))
+    oracle = project_folder(cfg) / "oracle.json"
     oracle.write_text(oracle.read_text()[:40])  # what a crash mid-write used to leave
     runs_before = len(all_runs(store))
     result = run_cli("src.sweep", *TINY, f"tracking.uri={store}")
@@ -473,7 +479,7 @@ def test_an_interrupt_tensorflow_turned_into_an_error_cuts_the_trial_short(
     import tensorflow as tf
     from tensorflow.python.framework import errors_impl
 
-    from src.job import JobContext, prepare, run_sweep
+    from src.job import JobContext, prepare, run_job
     from src.runtime import signals
 
     monkeypatch.setattr(signals, "_received", None)
@@ -493,17 +499,17 @@ def test_an_interrupt_tensorflow_turned_into_an_error_cuts_the_trial_short(
     monkeypatch.setattr(prepare, "callbacks", lambda cfg: [*real_callbacks(cfg), cb])
     cfg = tiny()
     with pytest.raises(KeyboardInterrupt) as stopped:
-        run_sweep(cfg, JobContext(sweep_id="a"))
+        run_job(cfg, JobContext(sweep_id="a"))
     runs = [
         (t.data.tags["trial_id"], t.info.status, t.data.tags.get("killed_by"))
         for t in trial_runs(store)
     ]
     assert runs == [("0", "KILLED", "interrupt")]  # not FAILED, and trial 1 never started
     assert "REPLACED BY KeyboardInterrupt" in str(stopped.value.__cause__)
-    project = state.tuner_root(cfg) / state.project_name(cfg, state.search_key(cfg))
+    project = project_folder(cfg)
     assert json.loads((project / "oracle.json").read_text())["ongoing_trials"] == {"tuner0": "0"}
 
     signals._received = None
-    run_sweep(cfg, JobContext(sweep_id="b"))  # the resume runs trial 0 again, then trial 1
+    run_job(cfg, JobContext(sweep_id="b"))  # the resume runs trial 0 again, then trial 1
     assert_each_trial_once(trial_runs(store), 2)
     assert job_runs(store)[0].info.status == "FINISHED"

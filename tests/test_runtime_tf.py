@@ -139,8 +139,12 @@ def test_train_onednn_decides_tensorflows_kernels_over_the_environment(onednn):
     )
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if onednn else "1"}
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [str(onednn)]

@@ -85,8 +85,10 @@ def test_where_and_how_fast_do_not_change_the_key(override):
 
 def test_state_lives_beside_a_sqlite_store():
     cfg = compose(*BASE)
-    assert state.tuner_root(cfg) == store_dir(cfg.tracking.uri) / "tuner"
-    assert state.tuner_root(compose(*BASE, "tuner.dir=/tmp/t")).as_posix() == "/tmp/t"
+    assert (
+        state.tuner_root(cfg.tuner.dir, cfg.tracking.uri) == store_dir(cfg.tracking.uri) / "tuner"
+    )
+    assert state.tuner_root("/tmp/t", "sqlite:///x/mlflow.db").as_posix() == "/tmp/t"
 
 
 def test_state_writes_are_atomic(tmp_path):

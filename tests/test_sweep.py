@@ -20,7 +20,7 @@ from helpers import (
 
 from src import api, data
 from src.errors import TrackingError, UserError
-from src.job import JobContext, run_sweep
+from src.job import JobContext, run_job
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -155,7 +155,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
     )
     # One of them draws each trial's own learning curves as well.
     plots = ("tracking.trial_plots=true",) if tuner == "grid" else ()
-    result = run_sweep(tiny(f"tuner={tuner}", *extra, *plots), JobContext(sweep_id="t"))
+    result = run_job(tiny(f"tuner={tuner}", *extra, *plots), JobContext(sweep_id="t"))
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 1 and jobs[0].info.status == "FINISHED"
     # 2 x 2 = 4 combinations. Random and Bayesian (its first max(3 x dimensions, 3) trials are
@@ -176,9 +176,9 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
 
 
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
-    run_sweep(tiny(), JobContext(sweep_id="a"))
+    run_job(tiny(), JobContext(sweep_id="a"))
     # The Python API's way: a config object, run in this process by the same function.
-    sweep = api.run_sweep(tiny("search.hidden_units=48"), name="wider")
+    sweep = api.run_job(tiny("search.hidden_units=48"), name="wider")
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 2 and len(trials) == 4
     assert len({j.data.tags["search_key"] for j in jobs}) == 2
@@ -211,9 +211,9 @@ def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
 
 
 def test_reruns_are_reproducible(tiny, tmp_path):
-    first = run_sweep(tiny(), JobContext(sweep_id="a"))
+    first = run_job(tiny(), JobContext(sweep_id="a"))
     other_store = f"sqlite:///{tmp_path / 'other' / 'mlflow.db'}"
-    second = run_sweep(tiny(f"tracking.uri={other_store}"), JobContext(sweep_id="b"))
+    second = run_job(tiny(f"tracking.uri={other_store}"), JobContext(sweep_id="b"))
     assert first.best_hyperparameters == second.best_hyperparameters
     np.testing.assert_allclose(first.best_val_accuracy, second.best_val_accuracy, atol=1e-6)
 
@@ -228,7 +228,7 @@ def test_bad_input_is_one_line_and_writes_nothing(store, tmp_path):
     assert errors == ["error: train.epochs: got -1; use a whole number >= 1"]
     # The same one line from the Python API, raised.
     with pytest.raises(UserError, match=r"^train.epochs: got -1; use a whole number >= 1$"):
-        api.run_sweep(["train.epochs=-1", f"tracking.uri={store}"])
+        api.run_job(["train.epochs=-1", f"tracking.uri={store}"])
     assert not (tmp_path / "store").exists()
 
 
@@ -244,7 +244,7 @@ def test_any_argument_is_searchable_and_recorded_per_trial(tiny, store):
         "search.optimizer=adam",
         "search.learning_rate=0.003",
     )
-    result = run_sweep(cfg, JobContext(sweep_id="open"))
+    result = run_job(cfg, JobContext(sweep_id="open"))
     jobs, trials = job_and_trial_runs(store)
     seen = {(t.data.params["batch_size"], t.data.params["l2"]) for t in trials}
     assert seen == {("64", "0.0"), ("128", "0.0"), ("64", "0.001"), ("128", "0.001")}

@@ -10,7 +10,7 @@ import pytest
 from helpers import job_and_trial_runs, mlflow_client, run_cli
 
 from src import data
-from src.job import JobContext, run_sweep
+from src.job import JobContext, run_job
 from src.model import scoring
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_early_stopping_stops_a_trial_and_keeps_its_best_epoch(tiny, store):
         "search.optimizer=sgd",
         "search.learning_rate=1e-9",
     )
-    run_sweep(cfg, JobContext(sweep_id="es"))
+    run_job(cfg, JobContext(sweep_id="es"))
     _, (trial,) = job_and_trial_runs(store)
     client = mlflow_client(store)
     history = client.get_metric_history(trial.info.run_id, "val_accuracy")
@@ -74,7 +74,7 @@ def test_early_stopping_stops_a_trial_and_keeps_its_best_epoch(tiny, store):
 def test_a_time_budget_stops_starting_trials_and_says_so(tiny, store):
     # A budget smaller than one trial: the first trial runs, no second starts.
     cfg = tiny("tuner.max_trials=5", "tuner.max_minutes=0.0001")
-    result = run_sweep(cfg, JobContext(sweep_id="budget"))
+    result = run_job(cfg, JobContext(sweep_id="budget"))
     (job,), trials = job_and_trial_runs(store)
     assert len(trials) == 1 and trials[0].info.status == "FINISHED"
     assert job.info.status == "FINISHED" and job.data.tags["stopped_by"] == "time_budget"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from helpers import job_and_trial_runs, mlflow_client, one_line_error, run_cli
 
-from src.job import JobContext, run_sweep
+from src.job import JobContext, run_job
 
 WIDTHS = "search.hidden_units=int 32..256 step 32"
 
@@ -32,10 +32,10 @@ def _best_score(store: str, *job_run_ids: str) -> float:
 
 @pytest.mark.slow
 def test_a_warm_started_search_trains_no_trial_twice(tiny, store):
-    first = run_sweep(tiny("tuner.max_trials=3", WIDTHS), JobContext(sweep_id="first"))
+    first = run_job(tiny("tuner.max_trials=3", WIDTHS), JobContext(sweep_id="first"))
     # A wider space, Bayesian search, two more trials: the three known ones are not retrained.
     wider = ("tuner=bayesian", "tuner.max_trials=5", "search.hidden_units=int 32..512 step 32")
-    second = run_sweep(tiny(*wider, "tuner.warm_start=first"), JobContext(sweep_id="second"))
+    second = run_job(tiny(*wider, "tuner.warm_start=first"), JobContext(sweep_id="second"))
     assert second.trials == 5 and len(second.warm_start["runs"]) == 3
     assert second.warm_start["outside"] == 0 and second.warm_start["unlike"] == 0
     reused = set(second.warm_start["runs"].values())
@@ -64,12 +64,12 @@ def test_a_warm_started_search_trains_no_trial_twice(tiny, store):
 @pytest.mark.slow
 def test_a_grid_answers_its_known_points_from_the_earlier_sweep(tiny, store):
     grid = ("tuner=grid", "search.optimizer=adam", "search.hidden_units=64")
-    first = run_sweep(
+    first = run_job(
         tiny(*grid, "tuner.max_trials=2", "search.learning_rate={adam:[1e-3,3e-3]}"),
         JobContext(sweep_id="first"),
     )
     rates = "search.learning_rate={adam:[3e-4,1e-3,3e-3,1e-2]}"
-    second = run_sweep(
+    second = run_job(
         tiny(*grid, "tuner.max_trials=4", rates, "tuner.warm_start=latest"),
         JobContext(sweep_id="second"),
     )
@@ -80,7 +80,7 @@ def test_a_grid_answers_its_known_points_from_the_earlier_sweep(tiny, store):
 
 @pytest.mark.slow
 def test_an_unknown_sweep_to_start_from_is_one_line_and_writes_nothing(tiny, store, tmp_path):
-    run_sweep(tiny(), JobContext(sweep_id="only"))
+    run_job(tiny(), JobContext(sweep_id="only"))
     before = job_and_trial_runs(store)
     state = sorted(
         p.name for p in (Path(store.removeprefix("sqlite:///")).parent / "tuner").iterdir()

@@ -42,4 +42,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "use their medians (default 5; --quick 1)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the arms' stores and logs")
+    parser.add_argument(
+        "--speed-file",
+        help="where to write the run's table of figures (default docs/speed.md; not written "
+        "when --trials, --epochs or --limit set a budget of the run's own, unless given)",
+    )
     return parser.parse_args(argv)

@@ -47,11 +47,12 @@ class TreeCPU:
 
     def _watch(self) -> None:
         while True:
-            self._read()
+            self.read()
             if self._stop.wait(self.every):
                 return
 
-    def _read(self) -> None:
+    def read(self) -> None:
+        """One reading of the process table now (the watcher reads every `every` seconds)."""
         try:
             tree = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:

@@ -31,8 +31,10 @@ def per_trial(folder: Path, cost: str) -> list[float]:
     return [costs[cost]["total"] for costs in found if cost in costs]
 
 
-def breakdowns(work: Path) -> None:
-    """Where a job's time went (timings.json of the job-3x3 and mem-20 arms)."""
+def breakdowns(work: Path) -> list[tuple[str, float]]:
+    """Where a job's time went (timings.json of the job-3x3 and mem-20 arms): printed, and
+    returned as (figure name, seconds) for docs/speed.md."""
+    figures = []
     for arm, key, title in (
         ("job-3x3", "phases", "start-up of a job (s since the process started)"),
         ("mem-20", "per_trial", "per-trial costs beside the epochs (mean s over the trials)"),
@@ -44,3 +46,6 @@ def breakdowns(work: Path) -> None:
         for name, value in json.loads(found[0].read_text())[key].items():
             figure = value if key == "phases" else value["mean"]
             print(f"  {name:<22} {figure:8.3f}")
+            label = f"s since start: {name}" if key == "phases" else f"mean s per trial: {name}"
+            figures.append((f"{arm} {label}", figure))
+    return figures

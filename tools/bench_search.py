@@ -53,8 +53,12 @@ def search_arms(arm, work: Path) -> list[tuple]:
         ("CNN s/epoch bfloat16", s16, "(info)", True),
         ("CNN float32 / bfloat16 s per epoch", s32 / s16, "> 1", s32 > s16),
         ("CNN val_accuracy bfloat16 - float32", bf16.best_val - f32.best_val, "(info)", True),
-        ("asha / none trial-epochs", asha.trial_epochs / none.trial_epochs, "< 1",
-         asha.trial_epochs < none.trial_epochs),
+        (
+            "asha / none trial-epochs",
+            asha.trial_epochs / none.trial_epochs,
+            "< 1",
+            asha.trial_epochs < none.trial_epochs,
+        ),
         ("asha / none wall time", asha.wall / none.wall, "< 1", asha.wall < none.wall),
         ("best val_accuracy asha - none", asha.best_val - none.best_val, "(info)", True),
-    ]  # fmt: skip
+    ]

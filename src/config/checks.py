@@ -7,6 +7,7 @@ from dataclasses import fields, is_dataclass
 
 from omegaconf import DictConfig, OmegaConf
 
+from src.config.omegaconf_private import child_node
 from src.config.schema import DATASETS
 from src.errors import ConfigError
 
@@ -39,7 +40,7 @@ def _check_known_keys(node: DictConfig, prefix: str) -> None:
                 f"unknown setting; {prefix.rstrip('.') or 'the config'} "
                 f"takes {', '.join(sorted(known))}",
             )
-        child = node._get_node(key)
+        child = child_node(node, key)
         if isinstance(child, DictConfig):
             _check_known_keys(child, f"{prefix}{key}.")
 

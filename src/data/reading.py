@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 
 _VERIFIED = "verified.json"
 

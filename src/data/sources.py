@@ -22,7 +22,7 @@ from pathlib import Path
 
 from src.data.reading import read_arrays, remember_verified, verified_before
 from src.errors import DataError
-from src.runtime.files import replacing
+from src.runtime.atomic import replacing
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from omegaconf import DictConfig
-
+from src.config.schema import Config
 from src.model import precision
 from src.runtime.ahead import SWEEP_ID_ENV
 
@@ -79,7 +78,7 @@ class JobContext:
         )
 
 
-def fixed_params(cfg: DictConfig) -> dict:
+def fixed_params(cfg: Config) -> dict:
     """The job's settings every trial shares, logged on every trial run for comparison."""
     return {
         "loss": cfg.loss.name,

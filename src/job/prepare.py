@@ -9,19 +9,15 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from src import data
-from src.config.schema import Config
+from src.config.schema import Config, TrackingConfig
 from src.errors import JobFailed
 from src.job.preflight import Plan
 from src.model import precision
 from src.runtime import signals, timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, RemoteTracker
-
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
 
 _JOBS_PREPARED = itertools.count()  # in this process (Hydra's basic launcher runs several)
 
@@ -59,12 +55,11 @@ def open_tracker(cfg: Config) -> Recorder:
     training starts), or nowhere (`tracking.enabled=false`)."""
     if not cfg.tracking.enabled:
         return NullTracker()
-    return RemoteTracker(*tracking_settings(cfg))
+    return RemoteTracker(*tracking_settings(cfg.tracking))
 
 
-def tracking_settings(cfg: Config | DictConfig) -> list:
+def tracking_settings(t: TrackingConfig) -> list:
     """A job's `RemoteTracker` arguments: its store and how to write to it."""
-    t = cfg.tracking
     return [t.uri, t.experiment, t.asynchronous, t.max_outage_seconds, t.spill_dir]
 
 
@@ -95,7 +90,7 @@ def prepare(plan: Plan, tracker: Recorder) -> PreparedJob:
         image_shape=dataset.x_train.shape[1:],
         num_classes=len(dataset.class_names),
     )
-    root, project = state.tuner_root(cfg), state.project_name(cfg, key)
+    root, project = state.tuner_root(cfg.tuner.dir, cfg.tracking.uri), state.project_name(cfg, key)
     return PreparedJob(dataset, search_space, key, root, project, tracker, hypermodel)
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input s
 log = logging.getLogger("sweep")
 
 
-def run_sweep(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
+def run_job(cfg: DictConfig, context: JobContext | None = None) -> JobResult:
     """Run one job's search end to end. Nothing is written before the config, the tracking
     store and the data have all been checked."""
     context = context or JobContext()
@@ -64,7 +64,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
     from src.search.trials import recorded_figures
 
     job = prepare(plan, tracker)
-    if distributed.is_worker(cfg):
+    if distributed.is_worker(cfg.distributed):
         run_worker(cfg, job)
         return None
     started = time.perf_counter()
@@ -79,7 +79,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
         params = _job_params(plan, job)
         with job.tracker.job_run(context.name, tags, params, resume_id) as run_id:
             _attach(tuner, cfg, job, run_id, resume_id, context)
-            if distributed.is_chief(cfg):
+            if distributed.is_chief(cfg.distributed):
                 local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, tuner.progress)
                 # The workers timed the epochs; their trial runs hold the figures.
                 recorded_figures(tuner, job.tracker.attempts_by_trial(run_id))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from omegaconf import DictConfig
-
+from src.config.schema import Config
 from src.errors import DistributedError
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
@@ -16,11 +15,11 @@ from src.tracking import dataset_inputs
 log = logging.getLogger("sweep")
 
 
-def run_worker(cfg: DictConfig, job: PreparedJob) -> None:
+def run_worker(cfg: Config, job: PreparedJob) -> None:
     """A distributed worker: trials from the chief's oracle, recorded under the chief's job run."""
     from src.search.trials import TrialTracking
 
-    tuner_id = distributed.connect_worker(cfg)
+    tuner_id = distributed.connect_worker(cfg.distributed)
     parent = distributed.job_run_of(job.tracker, job.key, cfg.distributed.wait_for_chief)
     if parent is not None:
         # Runs this tuner id left RUNNING were a previous life of this worker's.

@@ -32,12 +32,18 @@ def trial_curves(
     epochs = [e + 1 for t in trials.values() for e in t["epochs"]] or [1]
     for i, metric in enumerate(("val_loss", "val_accuracy")):
         values = _finite(v for t in trials.values() for v in t[metric]) or [0.0]
-        ax = Axes(canvas, (70 + i * 375, 50, 300, 200), (min(epochs), max(epochs)),
-                  (min(values), max(values)))  # fmt: skip
+        ax = Axes(
+            canvas,
+            (70 + i * 375, 50, 300, 200),
+            (min(epochs), max(epochs)),
+            (min(values), max(values)),
+        )
         ax.titles(metric, "epoch")
         for trial_id, curve in sorted(trials.items(), key=lambda kv: kv[0] == best):
-            points = [(ax.px(e + 1), ax.py(v)) for e, v in zip(curve["epochs"], curve[metric],
-                                                               strict=True)]  # fmt: skip
+            points = [
+                (ax.px(e + 1), ax.py(v))
+                for e, v in zip(curve["epochs"], curve[metric], strict=True)
+            ]
             if trial_id == best:
                 canvas.polyline(points, COLOURS[1], 2.2, dots=3)
             else:
@@ -62,8 +68,9 @@ def confusion_matrix(
     most = max(int(counts.max()), 1)
     for (row, col), count in np.ndenumerate(counts):
         shade = count / most  # matplotlib's "Blues", from its lightest to its darkest
-        rgb = [round(a + (b - a) * shade) for a, b in zip((247, 251, 255), (8, 48, 107),
-                                                           strict=True)]  # fmt: skip
+        rgb = [
+            round(a + (b - a) * shade) for a, b in zip((247, 251, 255), (8, 48, 107), strict=True)
+        ]
         x, y = left + col * cell, top + row * cell
         canvas.rect(x, y, cell, cell, "#{:02x}{:02x}{:02x}".format(*rgb))
         ink = "white" if shade > 0.5 else "black"

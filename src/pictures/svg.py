@@ -17,8 +17,18 @@ from html import escape
 from pathlib import Path
 
 # matplotlib's default colours (tab10), so the pictures look like their earlier selves.
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 def _n(v: float) -> str:
@@ -106,8 +116,15 @@ class Axes:
     """A panel of `canvas` at (x, y), w x h pixels, for data in `xlim` and `ylim` (x on a log
     scale: `log`; x as categories: `categories`), with its frame, grid and tick labels."""
 
-    def __init__(self, canvas: Canvas, box: Sequence[float], xlim, ylim, log=False,
-                 categories: Sequence[str] = ()):  # fmt: skip
+    def __init__(
+        self,
+        canvas: Canvas,
+        box: Sequence[float],
+        xlim,
+        ylim,
+        log=False,
+        categories: Sequence[str] = (),
+    ):
         self.c, (self.x, self.y, self.w, self.h) = canvas, box
         self.log, self.categories = log, list(categories)
         self.xlim = (math.log10(xlim[0]), math.log10(xlim[1])) if log else xlim

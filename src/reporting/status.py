@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src.reporting.outcome import JobOutcome
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 
 if TYPE_CHECKING:
     from hydra.core.utils import JobReturn

@@ -36,8 +36,18 @@ _UNTRACKED = {
     "tracking.enabled=False",
     "distributed.role=worker",
 }
-_NO_JOBS = {"-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg", "-sc",
-            "--shell-completion"}  # fmt: skip
+_NO_JOBS = {
+    "-h",
+    "--help",
+    "--hydra-help",
+    "--version",
+    "-i",
+    "--info",
+    "-c",
+    "--cfg",
+    "-sc",
+    "--shell-completion",
+}
 # Set by the entry point after the start, and never read by the tracking process.
 _ENTRY_ONLY = {SWEEP_ID_ENV, "HYDRA_FULL_ERROR", ADDRESS_ENV, KEY_ENV}
 

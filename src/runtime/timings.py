@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 
 FILE = "timings.json"
 

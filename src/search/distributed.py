@@ -17,8 +17,7 @@ import socket
 import threading
 import time
 
-from omegaconf import DictConfig
-
+from src.config.schema import DistributedConfig
 from src.errors import DistributedError, JobFailed
 from src.search import kt_private
 
@@ -41,29 +40,27 @@ def parse_address(text: str | None, field_name: str = "distributed.chief") -> tu
     return host, int(port)
 
 
-def is_chief(cfg: DictConfig) -> bool:
-    return cfg.distributed.role == "chief" or (
-        cfg.distributed.role == "local" and cfg.distributed.workers > 0
-    )
+def is_chief(d: DistributedConfig) -> bool:
+    return d.role == "chief" or (d.role == "local" and d.workers > 0)
 
 
-def is_worker(cfg: DictConfig) -> bool:
-    return cfg.distributed.role == "worker"
+def is_worker(d: DistributedConfig) -> bool:
+    return d.role == "worker"
 
 
-def worker_threads(cfg: DictConfig) -> int:
+def worker_threads(threads: int, d: DistributedConfig) -> int:
     """TensorFlow threads per local worker: `train.threads`, or with 0 (all cores) the
     machine's cores shared among the workers."""
-    if cfg.train.threads > 0:
-        return cfg.train.threads
+    if threads > 0:
+        return threads
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, cfg.distributed.workers))
+    return max(1, (cores or 1) // max(1, d.workers))
 
 
-def connect_worker(cfg: DictConfig) -> str:
+def connect_worker(d: DistributedConfig) -> str:
     """Point keras-tuner at the chief (its environment variables); returns this tuner id."""
-    host, port = parse_address(cfg.distributed.chief)
-    tuner_id = cfg.distributed.tuner_id or f"worker-{socket.gethostname()}"
+    host, port = parse_address(d.chief)
+    tuner_id = d.tuner_id or f"worker-{socket.gethostname()}"
     if "chief" in tuner_id:  # keras-tuner would take it for the chief
         raise DistributedError(
             f"distributed.tuner_id: got {tuner_id!r}; a worker's id must not contain 'chief'"

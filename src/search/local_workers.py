@@ -10,8 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import DictConfig
-
+from src.config.schema import Config
 from src.errors import JobFailed
 from src.runtime import processes
 from src.search import oracle_auth
@@ -60,7 +59,7 @@ class LocalWorker:
             processes.stop(self.proc, STOP_GRACE_SECONDS, group=False)
 
 
-def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: Path) -> list:
+def _worker_args(cfg: Config, overrides, address: str, tuner_id: str, out: Path) -> list:
     """The command of a local worker: the job's own overrides, in the worker role."""
     kept = [o for o in overrides if not o.split("=")[0].lstrip("+~").startswith("distributed.")]
     return [
@@ -73,14 +72,14 @@ def _worker_args(cfg: DictConfig, overrides, address: str, tuner_id: str, out: P
         f"distributed.chief={address}",
         f"distributed.tuner_id={tuner_id}",
         *([f"distributed.tls_cert={cfg.distributed.tls_cert}"] if cfg.distributed.tls_cert else []),
-        f"train.threads={worker_threads(cfg)}",
+        f"train.threads={worker_threads(cfg.train.threads, cfg.distributed)}",
         "progress=off",
         "hydra.mode=RUN",
         f"hydra.run.dir={out / tuner_id}",
     ]
 
 
-def run_chief(tuner, cfg: DictConfig, tracker, run_id: str | None, context, progress=None) -> None:
+def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress=None) -> None:
     """Serve the oracle until the search is done; start and watch the local workers."""
     d = cfg.distributed
     host, port, token = _listen_on(d)

@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 
 PROGRESS_FILE = "progress.json"
 

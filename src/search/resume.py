@@ -28,7 +28,7 @@ from typing import Any
 import keras
 
 from src.model import OBJECTIVE
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 
 STATE_FILE = "resume.json"
 

@@ -18,13 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from src.errors import StateError
 
 if TYPE_CHECKING:
+    from src.config.schema import Config
     from src.search.space import Space
-from src.runtime.files import write_atomically
+from src.runtime.atomic import write_atomically
 from src.tracking import store_dir
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,10 @@ _DATA_KEYS = ("name", "limit", "val_fraction")
 _TRAIN_KEYS = ("epochs", "seed")
 
 
-def search_definition(cfg, space: Space | None = None) -> dict:
-    """The parts of the config (typed, or as Hydra composed it) that define the search; `space`
-    is its parsed search space when the caller has it (else it is parsed here)."""
-    if not isinstance(cfg, DictConfig):
-        cfg = OmegaConf.structured(cfg)
-    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+def search_definition(cfg: Config, space: Space | None = None) -> dict:
+    """The parts of the typed config that define the search; `space` is its parsed search space
+    when the caller has it (else it is parsed here)."""
+    container = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
     tuner = {k: v for k, v in container["tuner"].items() if k != "dir"}
     return {
         "data": {k: container["data"][k] for k in _DATA_KEYS},
@@ -80,21 +79,21 @@ def _canonical(space: Space) -> dict:
     }
 
 
-def search_key(cfg, space: Space | None = None) -> str:
+def search_key(cfg: Config, space: Space | None = None) -> str:
     """A short, stable hash of `search_definition`."""
     text = json.dumps(search_definition(cfg, space), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def tuner_root(cfg: DictConfig) -> Path:
-    """`tuner.dir`, else `<store>/tuner` for a SQLite store, else `./tuner`."""
-    if cfg.tuner.dir:
-        return Path(cfg.tuner.dir).expanduser().resolve()
-    folder = store_dir(cfg.tracking.uri)
+def tuner_root(tuner_dir: str | None, uri: str) -> Path:
+    """`tuner.dir`, else `<store>/tuner` for a SQLite store at `uri`, else `./tuner`."""
+    if tuner_dir:
+        return Path(tuner_dir).expanduser().resolve()
+    folder = store_dir(uri)
     return (folder / "tuner") if folder is not None else Path("tuner").resolve()
 
 
-def project_name(cfg: DictConfig, key: str) -> str:
+def project_name(cfg: Config, key: str) -> str:
     return f"{cfg.data.name}-{cfg.loss.name}-{cfg.tuner.name}-{key}"
 
 

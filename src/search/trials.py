@@ -13,7 +13,7 @@ from typing import Any
 import keras_tuner as kt
 
 from src import runtime
-from src.model import OBJECTIVE, cost, files
+from src.model import OBJECTIVE, cost, keras_file
 from src.runtime import timings
 from src.search import kt_private
 from src.search.progress import JobProgress
@@ -129,16 +129,18 @@ def record_trial(tuner, trial, run_id: str, history) -> None:
         curves = {"history": history.history, "epochs": history.epoch}
         with timings.cost("learning_curves"):  # drawn by the tracking process while we go on
             tracker.log_picture(
-                run_id, "learning_curves", {**curves, "title": f"trial {trial.trial_id}"},
+                run_id,
+                "learning_curves",
+                {**curves, "title": f"trial {trial.trial_id}"},
                 "learning_curves.svg",
-            )  # fmt: skip
+            )
     with tempfile.TemporaryDirectory() as tmp, timings.cost("model_save"):
         # The model its score belongs to: keras-tuner's best-epoch checkpoint, with the config
         # of the model just trained (building another costs 0.1 s a trial).
         model = tuner.hypermodel.take_trained()
         model = tuner.load_model(trial) if model is None else model
         checkpoint = Path(kt_private.best_checkpoint(tuner, trial.trial_id))
-        saved = files.keras_file(model, checkpoint, Path(tmp) / "model.keras")
+        saved = keras_file.keras_file(model, checkpoint, Path(tmp) / "model.keras")
         with timings.cost("latency"):
             costs = cost.cost(model, saved, runtime.threads())
         tuner.costs[trial.trial_id] = costs

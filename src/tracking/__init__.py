@@ -25,7 +25,7 @@ from src.tracking.addresses import (
 )
 from src.tracking.creation import PENDING
 from src.tracking.credentials import redact, refuse_secret_in_uri, refuse_secrets_in_args
-from src.tracking.disabled import NullTracker, Recorder
+from src.tracking.disabled import NullTracker
 from src.tracking.lineage import dataset_inputs, log_dataset, source_tags, system_metrics
 from src.tracking.outage import StoreUnavailable
 from src.tracking.provenance import git_state
@@ -36,6 +36,7 @@ from src.tracking.queries import (
     finished_trials,
     job_of,
 )
+from src.tracking.recorder import Recorder
 from src.tracking.registry import ModelVersion, register_champion
 from src.tracking.remote import RemoteTracker
 from src.tracking.runs import Tracker

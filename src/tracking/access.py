@@ -13,12 +13,14 @@ read-only requests prove write access:
    themselves; EDIT or MANAGE may write, READ or USE may not.
 
 An admin may do anything. The REST paths are MLflow's auth API; its Python client
-(`mlflow.server.auth.client`) imports the whole server app to make the same requests.
+(`mlflow.server.auth.client`) imports the whole server app to make the same requests; the
+requests go through src/tracking/mlflow_private.py.
 """
 
 from __future__ import annotations
 
 from src.errors import TrackingError
+from src.tracking import mlflow_private
 from src.tracking.credentials import HOW_TO_LOG_IN, PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV
 
 _CURRENT_USER = "/api/2.0/mlflow/users/current"
@@ -30,9 +32,7 @@ WRITERS = ("EDIT", "MANAGE")
 def check_write_access(uri: str, experiment: str) -> None:
     """Raises TrackingError, in one line naming the cause and the fix, unless the login in the
     environment may write to `experiment` on the server at `uri` (or the server is open)."""
-    from mlflow.utils.credentials import get_default_host_creds
-
-    creds = get_default_host_creds(uri)
+    creds = mlflow_private.host_creds(uri)
     login = bool((creds.username and creds.password) or creds.token)
     who = f"user {creds.username!r}" if creds.username and creds.password else "the token"
     status, body = _get(creds, _CURRENT_USER)
@@ -79,12 +79,8 @@ def _no_write(uri: str, username: str, experiment: str, has: str) -> TrackingErr
 
 
 def _get(creds, endpoint: str, **params) -> tuple[int, dict]:
-    from mlflow.utils.rest_utils import http_request
-
     try:
-        response = http_request(
-            creds, endpoint, "GET", max_retries=0, timeout=30, params=params or None
-        )
+        response = mlflow_private.get(creds, endpoint, params or None)
     except Exception as exc:  # refused, reset, TLS: the server cannot be used
         raise TrackingError(
             f"tracking.uri: cannot reach the MLflow server at {creds.host} "

@@ -97,9 +97,9 @@ def system_metrics(tracker, run_id: str, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+    from src.tracking.mlflow_private import system_metrics_monitor
 
-    monitor = SystemMetricsMonitor(run_id, tracking_uri=tracker.uri)
+    monitor = system_metrics_monitor(run_id, tracker.uri)
     monitor.start()
     try:
         yield

@@ -2,7 +2,7 @@
 
 import pytest
 
-from src.runtime.files import replacing, write_atomically
+from src.runtime.atomic import replacing, write_atomically
 
 
 def test_write_atomically_writes_text_and_bytes(tmp_path):
