@@ -102,3 +102,27 @@ def test_every_library_used_privately_is_pinned_exactly():
     pyproject = (ROOT / "pyproject.toml").read_text()
     for pin in ("keras-tuner==", "keras==", "tensorflow-cpu==", "mlflow[auth]==", "omegaconf=="):
         assert f'"{pin}' in pyproject, pin
+
+
+def test_every_module_and_test_file_is_on_the_layout_page():
+    page = (ROOT / "docs" / "layout.md").read_text()
+    modules = [p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src").rglob("*.py")]
+    tests = [p.name for p in (ROOT / "tests").glob("test_*.py")]
+    missing = [m for m in [*modules, *tests] if f"`{m}`" not in page and m != "__init__.py"]
+    missing = [m for m in missing if not m.endswith("/__init__.py") or m == "pictures/__init__.py"]
+    assert not missing, f"add to docs/layout.md: {missing}"
+
+
+def test_no_dictconfig_past_the_door():
+    """Hydra's DictConfig is taken by the config package, the entry points and the door
+    (job/preflight.py, and job/run.py's run_job which calls it first); nothing else."""
+    door = {"src/job/preflight.py", "src/job/run.py"}
+    found = []
+    for path in (ROOT / "src").rglob("*.py"):
+        where = str(path.relative_to(ROOT))
+        entry = path.parent == ROOT / "src" or path.name == "__main__.py"
+        if entry or where in door or where.startswith("src/config/"):
+            continue
+        if "DictConfig" in path.read_text():
+            found.append(where)
+    assert not found, found

@@ -95,7 +95,7 @@ def _no_tls(host: str) -> None:
     raise DistributedError(
         f"distributed.tls_cert: the oracle port on {host} is reachable from other machines and "
         "needs TLS: give the chief distributed.tls_cert and distributed.tls_key, and each "
-        "worker distributed.tls_cert (README: several machines)"
+        "worker distributed.tls_cert (docs/team.md: several machines)"
     )
 
 

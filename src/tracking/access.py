@@ -74,7 +74,7 @@ def _no_write(uri: str, username: str, experiment: str, has: str) -> TrackingErr
     return TrackingError(
         f"tracking.experiment: user {username!r} has {has} on experiment {experiment!r} at "
         f"{uri} and may not write to it; ask an admin of the server to grant EDIT "
-        "(README: the team's tracking server)"
+        "(docs/team.md)"
     )
 
 
