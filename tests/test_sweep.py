@@ -178,7 +178,7 @@ def test_every_tuner_searches_and_records(tiny, store, tuner):
 def test_a_changed_config_gets_fresh_state_not_stale(tiny, store):
     run_job(tiny(), JobContext(sweep_id="a"))
     # The Python API's way: a config object, run in this process by the same function.
-    sweep = api.run_job(tiny("search.hidden_units=48"), name="wider")
+    sweep = api.run_sweep(tiny("search.hidden_units=48"), name="wider")
     jobs, trials = job_and_trial_runs(store)
     assert len(jobs) == 2 and len(trials) == 4
     assert len({j.data.tags["search_key"] for j in jobs}) == 2
@@ -228,7 +228,7 @@ def test_bad_input_is_one_line_and_writes_nothing(store, tmp_path):
     assert errors == ["error: train.epochs: got -1; use a whole number >= 1"]
     # The same one line from the Python API, raised.
     with pytest.raises(UserError, match=r"^train.epochs: got -1; use a whole number >= 1$"):
-        api.run_job(["train.epochs=-1", f"tracking.uri={store}"])
+        api.run_sweep(["train.epochs=-1", f"tracking.uri={store}"])
     assert not (tmp_path / "store").exists()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import itertools
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +33,9 @@ class PreparedJob:
     tracker: Recorder
     hypermodel: object
 
-    def tuner(self, cfg: Config, overwrite: bool):
-        """The job's keras-tuner tuner over its state folder (`overwrite`: start afresh)."""
+    def tuner(self, cfg: Config, overwrite: bool, tracking=None, progress=None):
+        """The job's keras-tuner tuner over its state folder (`overwrite`: start afresh), with
+        what records its trials (src/search/tuners.py)."""
         from src.search.tuners import make_tuner
 
         return make_tuner(
@@ -46,7 +46,8 @@ class PreparedJob:
             self.root,
             self.project,
             overwrite=overwrite,
-            tracking=None,
+            tracking=tracking,
+            progress=progress,
         )
 
 
@@ -104,10 +105,6 @@ def search(tuner, cfg: Config, dataset: data.Dataset) -> None:
     # ~1.6 s per trial). Freezing what exists now leaves the collector only the trials' objects.
     gc.collect()  # what earlier jobs of this process left is freed, not frozen
     gc.freeze()
-    if cfg.tuner.max_minutes is not None:
-        tuner.deadline = time.monotonic() + 60 * cfg.tuner.max_minutes
-        if getattr(tuner, "progress", None) is not None:
-            tuner.progress.budget(time.time() + 60 * cfg.tuner.max_minutes)
     try:
         with signals.interrupt_wins():  # disguised, e.g. in create_trial: KILLED, not FAILED
             tuner.search(**training_data(cfg, dataset), callbacks=callbacks(cfg))

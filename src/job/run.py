@@ -70,8 +70,9 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
     started = time.perf_counter()
     timings.mark("prepared")
     earlier = earlier_sweep(cfg, job, context.sweep_id)  # tuner.warm_start
+    tracking, progress = _collaborators(cfg, job, context)
     with state.search_lock(job.root, job.project):
-        tuner, resume_id = load_tuner(cfg, job, earlier)
+        tuner, resume_id = load_tuner(cfg, job, earlier, tracking=tracking, progress=progress)
         timings.mark("tuner_ready")
         tags = _job_tags(
             cfg, context, job.key, job.root / job.project, job.dataset.source, resume_id
@@ -80,7 +81,7 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
         with job.tracker.job_run(context.name, tags, params, resume_id) as run_id:
             _attach(tuner, cfg, job, run_id, resume_id, context)
             if distributed.is_chief(cfg.distributed):
-                local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, tuner.progress)
+                local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, progress)
                 # The workers timed the epochs; their trial runs hold the figures.
                 recorded_figures(tuner, job.tracker.attempts_by_trial(run_id))
             else:
@@ -91,9 +92,9 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
             )
             timings.mark("recorded")
             if cfg.study.repeats > 0:
-                result = _repeat(job, plan, run_id, result, context.name, tuner.progress)
-            if tuner.progress is not None:
-                tuner.progress.finished()
+                result = _repeat(job, plan, run_id, result, context.name, progress)
+            if progress is not None:
+                progress.finished()
     _log_result(context.name, result, time.perf_counter() - started)
     timings.mark("ended")
     timings.write(context.output_dir)
@@ -137,10 +138,34 @@ def _job_params(plan: Plan, job: PreparedJob) -> dict:
     }
 
 
-def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: JobContext) -> None:
-    """Give the tuner the job run to record trials under, earlier attempts, and progress."""
+def _collaborators(cfg: Config, job: PreparedJob, context: JobContext) -> tuple:
+    """What the tuner records its trials with, made before it loads its state: the trials'
+    tracking (bound to the job's run once that is open) and the job's progress file."""
     from src.search.progress import JobProgress
-    from src.search.trials import TrialTracking, recorded_figures
+    from src.search.trials import TrialTracking
+
+    tracking = progress = None
+    if cfg.tracking.enabled:
+        tracking = TrialTracking(
+            job.tracker,
+            None,
+            fixed_params(cfg),
+            max_crashes=cfg.tuner.max_crashes_per_trial,
+            inputs=dataset_inputs(job.dataset)[:2],  # a trial trains and validates; no test
+            system_metrics=cfg.tracking.system_metrics,
+            trial_plots=cfg.tracking.trial_plots,
+        )
+    if context.output_dir is not None:
+        progress = JobProgress(
+            context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs
+        )
+        job.tracker.on_waiting = progress.store_waiting  # told by it during an outage
+    return tracking, progress
+
+
+def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: JobContext) -> None:
+    """Bind the tuner's tracking to the job run and earlier attempts; count the trials done."""
+    from src.search.trials import recorded_figures
 
     tracker, attempts = job.tracker, {}
     if resume_id is not None:
@@ -153,27 +178,14 @@ def _attach(tuner, cfg: Config, job: PreparedJob, run_id, resume_id, context: Jo
     tracker.log_text(run_id, OmegaConf.to_yaml(cfg), "config.yaml")
     if tuner.warm is not None:
         tracker.set_tags(run_id, {"warm_start_sweep": tuner.warm.sweep_id})
-    if cfg.tracking.enabled:
-        inputs = dataset_inputs(job.dataset)  # the job's and every trial's (MLflow's Datasets)
-        log_dataset(tracker, run_id, inputs)
-        tuner.tracking = TrialTracking(
-            tracker,
-            run_id,
-            fixed_params(cfg),
-            attempts,
-            cfg.tuner.max_crashes_per_trial,
-            inputs=inputs[:2],  # a trial trains and validates; it tests nothing
-            system_metrics=cfg.tracking.system_metrics,
-            trial_plots=cfg.tracking.trial_plots,
-        )
+    if tuner.tracking is not None:
+        log_dataset(tracker, run_id, dataset_inputs(job.dataset))  # MLflow's Datasets
+        tuner.tracking.bind(run_id, attempts)
     recorded_figures(tuner, attempts)  # of trials done before
-    if context.output_dir is not None:
+    if tuner.progress is not None:
         done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
         plan = kt_private.hyperband_plan(tuner.oracle) if cfg.tuner.name == "hyperband" else None
-        tuner.progress = JobProgress(
-            context.output_dir, context.name, cfg.tuner.max_trials, cfg.train.epochs, done, plan
-        )
-        tracker.on_waiting = tuner.progress.store_waiting  # told by it during an outage
+        tuner.progress.search_loaded(done, plan)
     log.info(
         "%s: searching with %s, %d trials x %d epochs on %d images (%s)%s",
         context.name,

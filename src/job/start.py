@@ -14,9 +14,10 @@ from src.search import state
 log = logging.getLogger("sweep")
 
 
-def load_tuner(cfg: Config, job: PreparedJob, earlier: dict | None = None):
+def load_tuner(cfg: Config, job: PreparedJob, earlier: dict | None = None, **collaborators):
     """The job's tuner, resuming its saved state when there is some and the store knows the
-    job; returns it with the job run to reopen (None: a new one)."""
+    job; returns it with the job run to reopen (None: a new one). `collaborators`: the
+    tuner's `tracking` and `progress` (src/search/tuners.py)."""
 
     tracking = cfg.tracking.enabled
     resuming = cfg.train.resume and state.has_state(job.root, job.project)
@@ -29,7 +30,7 @@ def load_tuner(cfg: Config, job: PreparedJob, earlier: dict | None = None):
         )
         resuming = False
     # Loading the state first: unreadable state stops here, before any run is touched.
-    tuner = job.tuner(cfg, overwrite=not resuming)
+    tuner = job.tuner(cfg, overwrite=not resuming, **collaborators)
     if cfg.tuner.warm_start:
         from src.search import warm_start
 

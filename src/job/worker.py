@@ -29,14 +29,9 @@ def run_worker(cfg: Config, job: PreparedJob) -> None:
                 "%s: trial(s) %s were cut short: %s", tuner_id, ", ".join(killed), state.CONTINUED
             )
     distributed.watch_chief()
-    # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
-    tuner = job.tuner(cfg, overwrite=False)
-    d = cfg.distributed
-    host, port = distributed.parse_address(d.chief)
-    channel = oracle_auth.channel(host, port, oracle_auth.token(d), d.tls_cert)
-    kt_private.use_channel(tuner.oracle, channel)
+    tracking = None
     if parent is not None:
-        tuner.tracking = TrialTracking(
+        tracking = TrialTracking(
             job.tracker,
             parent,
             fixed_params(cfg),
@@ -46,6 +41,12 @@ def run_worker(cfg: Config, job: PreparedJob) -> None:
             inputs=dataset_inputs(job.dataset)[:2],
             system_metrics=cfg.tracking.system_metrics,
         )
+    # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
+    tuner = job.tuner(cfg, overwrite=False, tracking=tracking)
+    d = cfg.distributed
+    host, port = distributed.parse_address(d.chief)
+    channel = oracle_auth.channel(host, port, oracle_auth.token(d), d.tls_cert)
+    kt_private.use_channel(tuner.oracle, channel)
     log.info("%s: asking %s for trials", tuner_id, cfg.distributed.chief)
     try:
         search(tuner, cfg, job.dataset)

@@ -65,17 +65,18 @@ class JobProgress:
         """`plan`: (trials, trial-epochs) of a tuner that sizes its own search (Hyperband);
         `max_trials` still caps its trials."""
         self.path = Path(folder) / PROGRESS_FILE
-        trials, trial_epochs = plan or (max_trials, max_trials * epochs)
-        self.state = JobState(
-            job,
-            max_trials,
-            epochs,
-            trials_done=trials_done,
-            trial_number=trials_done,
-            planned_trials=min(trials, max_trials),
-            planned_epochs=round(trial_epochs * min(trials, max_trials) / max(trials, 1)),
-        )
+        self.state = JobState(job, max_trials, epochs)
         self._writing = threading.Lock()  # the training thread's, and the tracker's counts
+        self.search_loaded(trials_done, plan)
+
+    def search_loaded(self, trials_done: int, plan: tuple[int, int] | None = None) -> None:
+        """The trials done before (a resumed or warm-started search) and the tuner's own plan,
+        once its state is loaded."""
+        s = self.state
+        trials, trial_epochs = plan or (s.max_trials, s.max_trials * s.epochs)
+        s.trials_done = s.trial_number = trials_done
+        s.planned_trials = min(trials, s.max_trials)
+        s.planned_epochs = round(trial_epochs * s.planned_trials / max(trials, 1))
         self._write()
 
     def _write(self) -> None:

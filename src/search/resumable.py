@@ -86,7 +86,7 @@ class ResumableTrials:
             early_stopping=early_stopping_state(self._callbacks),
             stopped=bool(model.stop_training),
             pruned_at=self.pruned_at,
-            run_id=self.tracking._run_id if getattr(self, "tracking", None) else None,
+            run_id=self.tracking.current_run_id if getattr(self, "tracking", None) else None,
             first_epoch=self._first_epoch,
         )
         save(self._trial_folder, model, point)

@@ -71,7 +71,7 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
                 f"its process died on each of {died} attempts (out of memory?); "
                 "not started again (tuner.max_crashes_per_trial)"
             )
-        t._run_id = run_id
+        t.current_run_id = run_id
         if point is not None:
             log_unrecorded_epochs(t.tracker, run_id, point)
         elif tuner.resume_refused:
@@ -82,7 +82,7 @@ def run_tracked_trial(tuner, trial, params: dict, train: Callable[[], list]):
             if t.live_attempts:  # a distributed worker: the chief may read the trial's model
                 t.tracker.flush()  # from its run as soon as the oracle hears it ended
         finally:
-            t._run_id = None
+            t.current_run_id = None
     return histories
 
 

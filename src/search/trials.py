@@ -26,7 +26,7 @@ class TrialTracking:
     """What a tuner needs to record its trials: the store, the parent run, the fixed settings."""
 
     tracker: Tracker
-    parent_run_id: str
+    parent_run_id: str | None  # the job's run (`bind`)
     fixed_params: Mapping[str, Any]
     # Runs of earlier attempts per trial id, when resuming a job.
     attempts: Mapping[str, list] = field(default_factory=dict)
@@ -42,7 +42,13 @@ class TrialTracking:
     system_metrics: bool = False
     # Each trial's own learning-curves picture (the job's run has every trial's curves).
     trial_plots: bool = False
-    _run_id: str | None = field(default=None, repr=False)
+    # The run of the trial training now (None between trials): its epochs are logged to it.
+    current_run_id: str | None = field(default=None, repr=False)
+
+    def bind(self, parent_run_id: str, attempts: Mapping[str, list]) -> None:
+        """The job's run, opened after the tuner's state is loaded (unreadable state stops the
+        job before any run is touched), and its trials' earlier attempts."""
+        self.parent_run_id, self.attempts = parent_run_id, attempts
 
     @contextmanager
     def run(self, trial_id: str, params: Mapping[str, Any]) -> Iterator[str]:

@@ -35,10 +35,10 @@ kt_private.quiet()
 
 class TrackedTuner(ResumableTrials):
     """Mixin over a keras-tuner Tuner class: records each trial as a nested MLflow run and keeps
-    the job's progress file current."""
+    the job's progress file current. Its collaborators come with its construction: `tracking`
+    (None: untracked; its job run is bound once opened, src/search/trials.py), `progress` (None:
+    no progress file) and `max_minutes` (the search's time budget, from its start)."""
 
-    tracking: TrialTracking | None = None
-    progress: JobProgress | None = None
     # Mean seconds per epoch of each trial (a resumed job fills in its earlier trials).
     epoch_seconds: dict[str, float]
     # What each trial's model costs to serve (src/model/cost.py), as its run records it.
@@ -52,6 +52,25 @@ class TrackedTuner(ResumableTrials):
     # What an earlier sweep gave this search (tuner.warm_start), or None.
     warm: warm_start.WarmStart | None = None
     _started_here = 0
+
+    def __init__(
+        self,
+        *args,
+        tracking: TrialTracking | None = None,
+        progress: JobProgress | None = None,
+        max_minutes: float | None = None,
+        **kwargs,
+    ):
+        self.tracking, self.progress, self.max_minutes = tracking, progress, max_minutes
+        self.epoch_seconds, self.costs = {}, {}
+        super().__init__(*args, **kwargs)
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        if self.max_minutes is not None:  # the budget runs from the search's start
+            self.deadline = time.monotonic() + 60 * self.max_minutes
+            if self.progress is not None:
+                self.progress.budget(time.time() + 60 * self.max_minutes)
 
     def pre_create_trial(self):
         super().pre_create_trial()
@@ -119,10 +138,10 @@ class TrackedTuner(ResumableTrials):
             self.save_resume_point(model, epoch, metrics)
         if self.progress is not None:
             self.progress.epoch_ended(epoch)
-        if self.tracking is None or self.tracking._run_id is None:
+        if self.tracking is None or self.tracking.current_run_id is None:
             return
         metrics["epoch_time"] = seconds
-        self.tracking.tracker.log_metrics(self.tracking._run_id, metrics, step=epoch)
+        self.tracking.tracker.log_metrics(self.tracking.current_run_id, metrics, step=epoch)
 
 
 class BudgetSpent(Exception):
@@ -165,10 +184,14 @@ def make_tuner(
     directory: Path,
     project_name: str,
     overwrite: bool,
-    tracking: TrialTracking | None,
+    tracking: TrialTracking | None = None,
+    progress: JobProgress | None = None,
 ) -> kt.Tuner:
-    """The keras-tuner tuner named by `tuner_cfg.name`, wired for tracking."""
+    """The keras-tuner tuner named by `tuner_cfg.name`, with what records its trials."""
     common = dict(
+        tracking=tracking,
+        progress=progress,
+        max_minutes=tuner_cfg.max_minutes,
         hypermodel=hypermodel,
         objective=kt.Objective(OBJECTIVE, direction="max"),
         seed=seed,
@@ -204,7 +227,4 @@ def make_tuner(
     else:  # validated at start-up; kept for a clear message if called directly
         raise ValueError(f"unknown tuner {name!r}")
     pruning.attach(tuner.oracle, pruning.from_config(tuner_cfg))
-    tuner.tracking = tracking
-    tuner.epoch_seconds = {}
-    tuner.costs = {}
     return tuner
