@@ -36,6 +36,9 @@ from src.errors import JobFailed, UserError
 from src.job.context import SWEEP_ID_ENV, JobContext, new_sweep_id
 from src.tracking import frames, registry
 
+# Imported inside functions: the API imports in a notebook at once; the job (TensorFlow), the
+# export, the comparison and the store's readers load when called.
+
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 learning_curves = frames.learning_curves
 

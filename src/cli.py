@@ -15,6 +15,9 @@ from typing import NoReturn
 from src.config.compose import compose  # noqa: F401 - the commands' way to compose
 from src.errors import JobFailed, UserError
 
+# Imported inside functions: Hydra's and OmegaConf's errors and the tracking package load when a
+# command fails or checks its arguments, not for `--help`.
+
 USER_ERROR_EXIT = 2
 JOB_FAILED_EXIT = 1
 

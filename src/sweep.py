@@ -33,6 +33,8 @@ from src.runtime import signals
 from src.search import distributed
 from src.tracking.shared import shared_tracking
 
+# Imported inside functions: Hydra's runtime config is read only inside a Hydra job.
+
 log = logging.getLogger("sweep")
 
 

@@ -9,7 +9,7 @@ import sys
 
 import psutil
 import pytest
-from helpers import ROOT, all_runs, wait_until
+from helpers import ROOT, all_runs, one_line_error, wait_until
 
 from src.runtime import ahead
 from src.tracking import RemoteTracker
@@ -112,7 +112,7 @@ def test_a_refused_command_leaves_no_tracking_process_and_no_files(tmp_path):
         timeout=120,
         env={**os.environ, "TMPDIR": str(tmp_path)},
     )
-    assert result.returncode != 0 and "train.epochs" in result.stderr
+    assert one_line_error(result).startswith("error: train.epochs")
     assert list(tmp_path.iterdir()) == []  # no store, no run folder, no socket folder
     assert not [
         p

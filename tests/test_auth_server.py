@@ -35,7 +35,9 @@ def _login(user: str, password: str) -> dict[str, str]:
     return {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password}
 
 
-@pytest.fixture(scope="module")
+# Session-wide: the group's tests run on one xdist worker, but other modules' tests may come
+# between them there, and a module-wide server would be started again after them.
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The README's team server on a free loopback port: the admin from the environment,
     a writer (EDIT) and a reader (READ) on the experiment, nothing for anyone else."""

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import CACHE, FASHION_FILES
-from helpers import run_cli
+from helpers import one_line_error, run_cli
 
 from src import data
 from src.errors import DataError
@@ -144,9 +144,7 @@ def test_one_hot_labels_come_from_the_same_arrays():
 @pytest.mark.slow  # a process of its own
 def test_cli_reports_a_missing_data_dir_in_one_line(tmp_path):
     result = run_cli("src.data", f"data.dir={tmp_path}")
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and lines[0].startswith("error: data.dir:")
+    assert one_line_error(result).startswith("error: data.dir:")
 
 
 def test_arrays_are_read_as_keras_reads_them_without_tensorflow():

@@ -45,7 +45,9 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
-@pytest.fixture(scope="module")
+# Session-wide: the group's tests run on one xdist worker, but other modules' tests may come
+# between them there, and a module-wide server would be started again after them.
+@pytest.fixture(scope="session")
 def postgres():
     """A PostgreSQL server on a free loopback port with a database `mlflow`; its URI."""
     import psycopg
@@ -92,7 +94,9 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+# Session-wide: the group's tests run on one xdist worker, but other modules' tests may come
+# between them there, and a module-wide server would be started again after them.
+@pytest.fixture(scope="session")
 def tracking_server(postgres, tmp_path_factory):
     """`mlflow server` on the PostgreSQL database, serving artifacts from a local folder."""
     folder = tmp_path_factory.mktemp("server")

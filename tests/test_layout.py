@@ -126,3 +126,22 @@ def test_no_dictconfig_past_the_door():
         if "DictConfig" in path.read_text():
             found.append(where)
     assert not found, found
+
+
+def test_a_module_that_imports_inside_functions_says_why_once():
+    """Imports inside functions keep processes light (no TensorFlow in the entry process, no
+    MLflow in a job); each module that has some says why, in one comment."""
+    silent = []
+    for path in SOURCES:
+        if path.parent.name == "tools":
+            continue
+        text = path.read_text()
+        inner = any(
+            isinstance(n, ast.Import | ast.ImportFrom)
+            for fn in ast.walk(ast.parse(text))
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+            for n in ast.walk(fn)
+        )
+        if inner and text.count("# Imported inside functions:") != 1:
+            silent.append(str(path.relative_to(ROOT)))
+    assert not silent, silent

@@ -151,7 +151,7 @@ def test_a_sweep_records_costs_importances_and_its_front(store, tmp_path):
         path = client.download_artifacts(trial.info.run_id, "model.keras", str(tmp_path / "m"))
         assert metrics["n_parameters"] == keras.models.load_model(path).count_params()
         assert metrics["model_mb"] == pytest.approx(Path(path).stat().st_size / 1e6)
-        assert 0 < metrics["latency_ms"] < 1000
+        assert metrics["latency_ms"] > 0 and math.isfinite(metrics["latency_ms"])
         assert trial.data.params["latency_threads"] == "1"  # train.threads=1, its own process
 
     shares = {

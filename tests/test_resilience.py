@@ -102,13 +102,14 @@ SLOW_EPOCHS = ("tuner.max_trials=1", "train.epochs=6", "data.limit=20000", "sear
 def test_kill_9_mid_trial_resumes_from_the_last_completed_epoch(store, tmp_path):
     args = (*SLOW_EPOCHS, f"tracking.uri={store}")
     proc = start(*args, log_path=tmp_path / "first.log")
-    killed_run, _ = wait_until(lambda: running_trial(store, "0", min_epochs=3))
+    killed_run, seen = wait_until(lambda: running_trial(store, "0", min_epochs=3))
     proc.kill()
     killed_at = time.time() * 1000
     proc.wait(timeout=30)
     client = mlflow_client(store)
-    stored = [m.step for m in client.get_metric_history(killed_run, "val_accuracy")]
-    assert stored == [0, 1, 2], stored
+    stored = sorted(m.step for m in client.get_metric_history(killed_run, "val_accuracy"))
+    done = len(stored)  # what it had finished when killed (it may have ended one more)
+    assert stored == list(range(done)) and seen <= done < 6, (seen, stored)
 
     started = time.monotonic()
     again = run_cli("src.sweep", *args)
@@ -118,11 +119,11 @@ def test_kill_9_mid_trial_resumes_from_the_last_completed_epoch(store, tmp_path)
     assert_complete(store, trials=1)
     (run,) = trial_runs(store)  # the same run, continued: not a second one
     assert run.info.run_id == killed_run and run.info.status == "FINISHED"
-    assert run.data.tags["resumed_from_epoch"] == "3" and run.data.tags["crashes"] == "1"
+    assert run.data.tags["resumed_from_epoch"] == str(done) and run.data.tags["crashes"] == "1"
     assert "killed_by" not in run.data.tags
     history = client.get_metric_history(killed_run, "val_accuracy")
     assert sorted(m.step for m in history) == [0, 1, 2, 3, 4, 5]  # each epoch once
-    assert all((m.timestamp < killed_at) == (m.step < 3) for m in history)
+    assert all((m.timestamp < killed_at) == (m.step < done) for m in history)
     best_epoch = max(history, key=lambda m: m.value).step
     assert run.data.metrics["best_epoch"] == best_epoch
     # The optimizer continued too: its step count at the best epoch is every batch up to it

@@ -9,6 +9,8 @@ from omegaconf import DictConfig
 
 from src.config.schema import ROOT
 
+# Imported inside functions: Hydra loads where a config is composed.
+
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """The project's config with `overrides`."""

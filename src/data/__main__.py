@@ -5,6 +5,8 @@ from __future__ import annotations
 from src.data.dataset import load_from_config
 from src.data.sources import SPECS
 
+# Imported inside functions: the commands' error handling loads when the command runs.
+
 
 def main(overrides: list[str] | None = None) -> None:
     """`python -m src.data [data=mnist] [data.dir=...]`: fetch, verify and describe the data."""

@@ -24,6 +24,8 @@ from src.data.reading import read_arrays, remember_verified, verified_before
 from src.errors import DataError
 from src.runtime.atomic import replacing
 
+# Imported inside functions: Keras (TensorFlow) loads only to download the files.
+
 log = logging.getLogger(__name__)
 
 

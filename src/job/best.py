@@ -20,6 +20,9 @@ from src.reporting.outcome import JobResult
 from src.search.space import Space
 from src.tracking import Tracker
 
+# Imported inside functions: Keras and keras-tuner's side of the warm start load where a job
+# records its best model.
+
 
 def _best_trial(tuner, failed: int):
     """The trial with the best `val_accuracy` (only validation images chose it)."""

@@ -34,6 +34,8 @@ from src.config.schema import Config
 from src.model import precision
 from src.runtime.ahead import SWEEP_ID_ENV
 
+# Imported inside functions: Hydra's runtime config is read only inside a Hydra job.
+
 # Settings that say where things go rather than what is searched: left out of run names.
 _NAME_EXCLUDED = (
     "tracking.",

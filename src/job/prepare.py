@@ -18,6 +18,9 @@ from src.runtime import signals, timings
 from src.search import space, state
 from src.tracking import NullTracker, Recorder, RemoteTracker
 
+# Imported inside functions: Keras, keras-tuner and the tuners load after the checks and
+# TensorFlow's own import (src/job/run.py), so bad input never loads them.
+
 _JOBS_PREPARED = itertools.count()  # in this process (Hydra's basic launcher runs several)
 
 

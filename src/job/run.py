@@ -33,6 +33,9 @@ from src.tracking import Recorder, dataset_inputs, git_state, log_dataset
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
     from src.reporting.outcome import JobResult
 
+# Imported inside functions: the job's recording, repeats and keras-tuner's side load after the
+# checks and TensorFlow's import, so bad input is refused before either.
+
 
 log = logging.getLogger("sweep")
 

@@ -11,6 +11,9 @@ from src.job.context import fixed_params
 from src.job.prepare import PreparedJob
 from src.search import state
 
+# Imported inside functions: keras-tuner's side of the warm start loads only when
+# `tuner.warm_start` is set.
+
 log = logging.getLogger("sweep")
 
 

@@ -7,6 +7,9 @@ from src.model import OBJECTIVE
 from src.model.cost import COST_METRICS
 from src.search import pruning
 
+# Imported inside functions: keras-tuner's side of the warm start loads only where a job's
+# trials are read.
+
 
 def epochs_trained(trial, epochs: int) -> int:
     """Epochs a trial trained: those it reported to the oracle (stopped early or pruned: fewer);

@@ -12,6 +12,8 @@ from src.job.prepare import PreparedJob, search
 from src.search import distributed, kt_private, oracle_auth, state
 from src.tracking import dataset_inputs
 
+# Imported inside functions: gRPC and keras-tuner's side load only in a distributed worker.
+
 log = logging.getLogger("sweep")
 
 

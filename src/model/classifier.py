@@ -19,6 +19,10 @@ from src.model.training import Training
 if TYPE_CHECKING:
     import keras
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config; Hydra's `_target_` resolution
+# loads where a family is named.
+
 # One metric name end to end: the Keras log key of the compiled "accuracy" metric on the
 # validation split is the tuner's objective, the MLflow metric and every report's column.
 OBJECTIVE = "val_accuracy"

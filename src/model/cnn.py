@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from src.model.arguments import arg
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 
 @dataclass(frozen=True)
 class CNN:

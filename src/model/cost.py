@@ -20,6 +20,9 @@ import statistics
 import time
 from pathlib import Path
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 LATENCY_CALLS = 50
 LATENCY_BUDGET = 0.3  # seconds of timed calls at most, after the warm-up
 WARM_UP = 5

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 
 def pipelines(fit: dict[str, Any], seed: int) -> dict[str, Any]:
     """`model.fit`'s keyword arguments `fit` (NumPy `x`, `y`, `batch_size`, and optionally

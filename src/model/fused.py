@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import types
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 
 def fused(optimizer):
     """`optimizer` with TensorFlow's fused update where one computes exactly its formula (Adam

@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 MIXED = "mixed_bfloat16"
 # CPU flags (Linux's /proc/cpuinfo) of native bfloat16 arithmetic: AVX-512's dot products, AMX.
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 
 @dataclass(frozen=True)
 class Scores:

@@ -9,6 +9,9 @@ from enum import StrEnum
 from src.model.arguments import arg
 from src.model.fused import fused
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, never in the entry process or for a refused config.
+
 
 class Optimizer(StrEnum):
     """Keras optimizer names a search may choose from."""

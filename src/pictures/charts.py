@@ -14,6 +14,8 @@ import numpy as np
 from src.model import OBJECTIVE
 from src.pictures.svg import COLOURS, Axes, Canvas
 
+# Imported inside functions: Pillow loads only to draw the misclassified images' tiles.
+
 MISCLASSIFIED = 24  # test images in the misclassified picture
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+# Imported inside functions: matplotlib loads only for a trial's own curves
+# (`tracking.trial_plots`).
+
 
 def save(fig, path: Path) -> Path:
     """`fig` written to `path`, in the format its suffix names; SVG's text kept as text."""

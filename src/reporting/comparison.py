@@ -19,6 +19,8 @@ from src.reporting import verdict
 from src.reporting.outcome import REPEAT_METRICS, Repeat
 from src.reporting.verdict import Study
 
+# Imported inside functions: SciPy loads only for an unpaired comparison's interval.
+
 TOP = 5  # trials per sweep in an unpaired comparison
 
 

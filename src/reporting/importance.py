@@ -23,6 +23,9 @@ from collections.abc import Mapping, Sequence
 
 from src.model import OBJECTIVE
 
+# Imported inside functions: Optuna and scikit-learn (about 2 s of CPU) load once per command,
+# at its close, and only with enough trials to weigh.
+
 MIN_TRIALS = 5  # finished trials a job needs before its importances mean anything
 SEED = 0  # the forest's: the same trials give the same importances
 TREES = 64  # Optuna's default

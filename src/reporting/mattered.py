@@ -17,6 +17,8 @@ from src.reporting.outcome import Mattered
 if TYPE_CHECKING:
     from src.tracking import Tracker
 
+# Imported inside functions: the importance picture's drawing loads only where it is drawn.
+
 
 def weigh(rows: Sequence[Mapping]) -> Mattered:
     """A job's Pareto front and its trials' spread (src/job/best.py); the importances

@@ -7,6 +7,9 @@ import statistics
 
 from src.model import OBJECTIVE
 
+# Imported inside functions: the importance module (and its statistics) loads only where a
+# summary has importances to say.
+
 
 def job_lines(result) -> list[str]:
     """A JobResult's (src/reporting/outcome.py) importances, beside its repeats' seed noise

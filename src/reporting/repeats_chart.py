@@ -11,6 +11,8 @@ import numpy as np
 from src.pictures.curves import save
 from src.reporting.stats import describe
 
+# Imported inside functions: matplotlib loads only where a study draws its repeats.
+
 
 def repeats(
     labels: Sequence[str],

@@ -16,6 +16,8 @@ from src.reporting.verdict import QUANTITIES, Study
 if TYPE_CHECKING:
     from src.reporting.outcome import JobResult
 
+# Imported inside functions: pandas loads only for a study's CSV.
+
 
 def _estimate_cell(values: list[float], fmt: str) -> str:
     e = stats.describe(values)

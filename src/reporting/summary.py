@@ -21,6 +21,9 @@ from src.reporting import mattered, mattered_text
 if TYPE_CHECKING:
     from src.reporting.outcome import JobOutcome, JobResult
 
+# Imported inside functions: SciPy (a study's statistics), the live display and the store's
+# writers load only where a summary needs them; the entry process stays light.
+
 TOP = 5  # trials listed in a job's summary
 _TAG_LIMIT = 5000  # characters of a tag value every MLflow store accepts
 _STOPPED = {"time_budget": ", stopped by its time budget (tuner.max_minutes)"}

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from src.errors import Interrupted
 
+# Imported inside functions: psutil loads only when a signal is relayed.
+
 
 @dataclass(frozen=True)
 class _Sweep:

@@ -23,6 +23,9 @@ import sys
 
 from src.runtime.imports import collection_paused, hidden
 
+# Imported inside functions: TensorFlow and keras-tuner load here, once the config is checked;
+# their internals are reached only where threads and memory are managed.
+
 log = logging.getLogger(__name__)
 
 

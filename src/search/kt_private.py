@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+# Imported inside functions: keras-tuner's private modules, SciPy and scikit-learn load only
+# where each function needs them.
+
 
 def quiet() -> None:
     """keras-tuner prints the traceback of every failed trial (`config.DEBUG`); each failed

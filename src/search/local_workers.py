@@ -24,6 +24,9 @@ from src.search.distributed import (
 )
 from src.search.oracle_server import OracleServer
 
+# Imported inside functions: keras-tuner's side of a trial's end loads only in a chief reporting
+# its workers' trials.
+
 log = logging.getLogger("sweep")
 
 

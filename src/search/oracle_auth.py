@@ -26,6 +26,8 @@ from pathlib import Path
 
 from src.errors import DistributedError
 
+# Imported inside functions: gRPC loads only in distributed mode.
+
 TOKEN_ENV = "SWEEP_ORACLE_TOKEN"
 _HOW = (
     f"set {TOKEN_ENV} or distributed.token_file on the chief and every worker "

@@ -11,6 +11,8 @@ from __future__ import annotations
 from src.errors import DistributedError
 from src.search import kt_private, oracle_auth
 
+# Imported inside functions: gRPC loads only in distributed mode.
+
 
 class OracleServer:
     """keras-tuner's `OracleServicer` for `oracle` on `host:port` (0: any free port), for

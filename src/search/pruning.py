@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from src.model import OBJECTIVE
 
+# Imported inside functions: keras-tuner loads only where a pruner judges a trial.
+
 STOPPED = "STOPPED"
 # The oracle's record of a pruned trial: a metric of the trial, so it is saved with the
 # oracle's state and crosses gRPC like the others.

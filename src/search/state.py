@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 from src.runtime.atomic import write_atomically
 from src.tracking import store_dir
 
+# Imported inside functions: the search space's parser and the model families load only where a
+# search key is computed; keras-tuner's state-file hook only where it is installed.
+
 log = logging.getLogger(__name__)
 
 # What a resumed job does with the trials an interruption cut short (src/search/resume.py).

@@ -31,6 +31,7 @@ from keras_tuner.engine.hyperparameters import Boolean, Choice, Fixed, Float, In
 
 from src.model import OBJECTIVE
 from src.search.trials import take_figures
+from src.tracking.store import as_param
 
 # The settings a reused trial must share with this job: same training, comparable scores.
 SAME = ("loss", "model", "data", "data_limit", "epochs", "seed", "precision")
@@ -137,11 +138,7 @@ def _trained_alike(space: kt.HyperParameters, hypermodel, values: dict, params: 
     hps = space.copy()
     hps.values = dict(values)
     resolved = hypermodel.values(hps)
-    return all(
-        params[k] == (repr(v) if isinstance(v, float) else str(v))
-        for k, v in resolved.items()
-        if k in params
-    )
+    return all(params[k] == as_param(v) for k, v in resolved.items() if k in params)
 
 
 def _epochs(record: dict) -> dict[int, dict[str, float]]:

@@ -24,6 +24,9 @@ from src.serving.candidates import Candidate, leaderboard, rank
 from src.serving.model_card import card_markdown, model_card, per_class_accuracy
 from src.serving.refit import refit
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, after the export's checks.
+
 log = logging.getLogger("export")
 
 

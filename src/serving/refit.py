@@ -21,6 +21,9 @@ from src.model import build_model, family_class, searchable, split_values
 from src.model.feeding import pipelines
 from src.model.precision import as_float32
 
+# Imported inside functions: TensorFlow takes seconds to load: it loads where a model is built
+# or trained, only for `export.refit=true`.
+
 
 def refit(cfg, winner, job: dict, dataset: data.Dataset):
     """The refit model and its run id."""

@@ -18,6 +18,9 @@ import pandas as pd
 from src.tracking.queries import _jobs, _parse, client_and_experiment
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
+
 FIRST = ["sweep_id", "job", "overrides", "trial_id", "status", "error"]
 # What a trial or repeat run records once per epoch (`step` = epoch).
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_time")

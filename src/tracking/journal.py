@@ -30,6 +30,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# Imported inside functions: the store's helpers load only where a spill folder is found.
+
 UPLOAD = "upload"  # the op whose second argument is a file to keep in the journal
 _FINISHING = "finishing"  # a file: the journal's process is ending
 

@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from src.tracking.provenance import git_state
-from src.tracking.store import _str_dict
+from src.tracking.store import str_dict
+
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
 
 # MLflow's context tag for a dataset input: which split of it a run used.
 CONTEXT_TAG = "mlflow.data.context"
@@ -39,7 +42,7 @@ def source_tags(entry_point: str = ENTRY_POINT) -> dict[str, str]:
 
 def run_tags(tags) -> dict[str, str]:
     """A new run's tags: MLflow's source tags, then the run's own (as strings, None dropped)."""
-    return {**source_tags(), **_str_dict(tags)}
+    return {**source_tags(), **str_dict(tags)}
 
 
 def dataset_inputs(dataset, contexts=("training", "validation", "test")) -> list[dict]:

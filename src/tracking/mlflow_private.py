@@ -11,6 +11,9 @@ and tests/test_sweep.py's system metrics exercise them).
 
 from __future__ import annotations
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
+
 
 def host_creds(uri: str):
     """The login MLflow would send to the server at `uri`, read from its own variables

@@ -8,6 +8,9 @@ from pathlib import Path
 from src.errors import TrackingError
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
+
 
 def client_and_experiment(uri: str, experiment: str):
     """A client of the store and the id of `experiment`; TrackingError if it has none."""

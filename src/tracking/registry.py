@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from src.tracking.store import _as_param
+from src.tracking.store import as_param
+
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def register_champion(
         registered = mlflow.register_model(f"models:/{logged.model_id}", name)
         version, created = registered.version, True
         for key, value in {"trial_run_id": trial_run_id, **tags}.items():
-            client.set_model_version_tag(name, version, key, _as_param(value))
+            client.set_model_version_tag(name, version, key, as_param(value))
         if not client.get_registered_model(name).description:
             client.update_registered_model(
                 name, "Softmax classifier of raw 28x28 uint8 images, chosen by validation accuracy"

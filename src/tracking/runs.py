@@ -20,6 +20,9 @@ from src.tracking.store import (
 )
 from src.tracking.writes import RunWrites
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read; the sweeps' readers load only for a warm start.
+
 
 class Tracker(RunLifecycle, RunCreation, RunWrites):
     """An MLflow client bound to one store and one experiment. Its writes (RunWrites) go

@@ -27,6 +27,9 @@ from typing import Any
 
 from src.runtime.imports import collection_paused, hidden
 
+# Imported inside functions: the tracker (MLflow) loads in the tracking process once it starts,
+# not in the job that spawns it.
+
 log = logging.getLogger(__name__)
 
 _IMPORTING = threading.Lock()  # MLflow's import ahead, and the opening of a store

@@ -20,6 +20,9 @@ from typing import Any
 
 from src.errors import TrackingError
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
+
 log = logging.getLogger(__name__)
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -122,7 +125,9 @@ def _short_reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {reason}"[:500]
 
 
-def _as_param(value: Any) -> str:
+def as_param(value: Any) -> str:
+    """A param or tag value as the store records it: floats by `repr` (every digit), lists
+    and mappings as sorted JSON, the rest as text."""
     if isinstance(value, float) and math.isfinite(value):
         return repr(value)
     if isinstance(value, list | dict | tuple):
@@ -130,8 +135,8 @@ def _as_param(value: Any) -> str:
     return str(value)
 
 
-def _str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
-    return {k: _as_param(v) for k, v in mapping.items() if v is not None}
+def str_dict(mapping: Mapping[str, Any]) -> dict[str, str]:
+    return {k: as_param(v) for k, v in mapping.items() if v is not None}
 
 
 def experiment_id(client, name: str, uri: str) -> str:

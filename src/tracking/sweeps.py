@@ -16,6 +16,9 @@ from src.tracking.addresses import run_address, where_to_look
 from src.tracking.queries import client_and_experiment
 from src.tracking.store import PARENT_TAG, RUN_KIND_TAG
 
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read.
+
 _BACK = re.compile(r"latest~(\d+)")
 # The settings that make two jobs' accuracies comparable: the same images, split and budget.
 _TASK = ("data", "data_limit", "val_fraction", "seed", "epochs", "model")

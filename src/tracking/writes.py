@@ -24,7 +24,10 @@ from typing import Any, TypeVar
 from src.tracking.background import BackgroundWriter, deliver
 from src.tracking.journal import UPLOAD, orphans, spill_folder
 from src.tracking.outage import Outage
-from src.tracking.store import _as_param, _str_dict
+from src.tracking.store import as_param, str_dict
+
+# Imported inside functions: MLflow and SQLAlchemy load in the tracking process only, where a
+# store is written or read; the pictures load only where one is drawn.
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +132,12 @@ class RunWrites:
     # --- what runs hold -------------------------------------------------------------------------
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        items = [[k, _as_param(v)] for k, v in params.items()]
+        items = [[k, as_param(v)] for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
             self._write("batch", run_id, [], items[i : i + 100], [])
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self._write("batch", run_id, [], [], [list(kv) for kv in _str_dict(tags).items()])
+        self._write("batch", run_id, [], [], [list(kv) for kv in str_dict(tags).items()])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """Several metrics at one step in one write (NaN/inf are kept). The timestamp is taken
