@@ -35,6 +35,27 @@ def test_multirun_with_two_workers_per_job_logs_every_trial_once(store, tmp_path
         assert {t.data.params["loss"] for t in children} == {job.data.params["loss"]}
 
 
+def test_a_time_budget_with_workers_stops_starting_trials(store, tmp_path):
+    """tuner.max_minutes holds for the whole search: once it has passed, the chief's oracle
+    starts no trial (the first always starts), the workers are told to stop, and the job ends
+    FINISHED, tagged and summarised as stopped by its budget. Both workers start after this
+    budget of 0.06 s (each imports TensorFlow first): only the first trial runs."""
+    result = run_cli(
+        "src.sweep",
+        *TINY[:2],
+        "tuner.max_trials=30",
+        "tuner.max_minutes=0.001",
+        "distributed.workers=2",
+        f"tracking.uri={store}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (job,), trials = job_and_trial_runs(store)
+    assert job.info.status == "FINISHED" and job.data.tags["stopped_by"] == "time_budget"
+    assert_each_trial_once(trials, 1)
+    assert "stopped by its time budget" in result.stdout + result.stderr
+
+
 def sweep_process(store, tmp_path, *overrides):
     return subprocess.Popen(
         [

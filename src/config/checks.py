@@ -82,8 +82,6 @@ def validate(cfg: DictConfig) -> None:
     budget = cfg.tuner.max_minutes
     if budget is not None and not budget > 0:
         _fail("tuner.max_minutes", f"got {budget}; use minutes > 0, or null for no limit")
-    if budget is not None and (cfg.distributed.workers > 0 or cfg.distributed.role != "local"):
-        _fail("tuner.max_minutes", "is not supported with distributed workers; unset it")
     if cfg.tuner.max_retries_per_trial < 0:
         _fail("tuner.max_retries_per_trial", "must be >= 0")
     frac = cfg.data.val_fraction

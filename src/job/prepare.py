@@ -36,9 +36,10 @@ class PreparedJob:
     tracker: Recorder
     hypermodel: object
 
-    def tuner(self, cfg: Config, overwrite: bool, tracking=None, progress=None):
+    def tuner(self, cfg: Config, overwrite: bool, tracking=None, progress=None, budget=True):
         """The job's keras-tuner tuner over its state folder (`overwrite`: start afresh), with
-        what records its trials (src/search/tuners.py)."""
+        what records its trials (src/search/tuners.py); `budget`: it keeps `tuner.max_minutes`
+        itself (a distributed worker does not: its chief's oracle does)."""
         from src.search.tuners import make_tuner
 
         return make_tuner(
@@ -51,6 +52,7 @@ class PreparedJob:
             overwrite=overwrite,
             tracking=tracking,
             progress=progress,
+            max_minutes=cfg.tuner.max_minutes if budget else None,
         )
 
 

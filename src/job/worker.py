@@ -44,7 +44,7 @@ def run_worker(cfg: Config, job: PreparedJob) -> None:
             system_metrics=cfg.tracking.system_metrics,
         )
     # overwrite=False: the folder is the chief's (on one machine) and must not be wiped.
-    tuner = job.tuner(cfg, overwrite=False, tracking=tracking)
+    tuner = job.tuner(cfg, overwrite=False, tracking=tracking, budget=False)  # the chief's
     d = cfg.distributed
     host, port = distributed.parse_address(d.chief)
     channel = oracle_auth.channel(host, port, oracle_auth.token(d), d.tls_cert)

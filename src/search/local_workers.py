@@ -23,6 +23,7 @@ from src.search.distributed import (
     worker_threads,
 )
 from src.search.oracle_server import OracleServer
+from src.search.time_budget import hold_to_budget
 
 # Imported inside functions: keras-tuner's side of a trial's end loads only in a chief reporting
 # its workers' trials.
@@ -87,6 +88,8 @@ def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress
     d = cfg.distributed
     host, port, token = _listen_on(d)
     tuner.oracle.verbose = 0  # the chief runs no trial; workers' runs and our progress report
+    if cfg.tuner.max_minutes is not None:
+        hold_to_budget(tuner, cfg.tuner.max_minutes, progress)
     server = OracleServer(tuner.oracle, host, port, token, d.tls_cert, d.tls_key)
     address = f"{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.port}"
     tracker.set_tags(run_id, {"oracle_address": f"{host}:{server.port}", "workers": d.workers})

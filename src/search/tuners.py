@@ -186,12 +186,14 @@ def make_tuner(
     overwrite: bool,
     tracking: TrialTracking | None = None,
     progress: JobProgress | None = None,
+    max_minutes: float | None = None,
 ) -> kt.Tuner:
-    """The keras-tuner tuner named by `tuner_cfg.name`, with what records its trials."""
+    """The keras-tuner tuner named by `tuner_cfg.name`, with what records its trials and the
+    time budget of its own search (`max_minutes`)."""
     common = dict(
         tracking=tracking,
         progress=progress,
-        max_minutes=tuner_cfg.max_minutes,
+        max_minutes=max_minutes,
         hypermodel=hypermodel,
         objective=kt.Objective(OBJECTIVE, direction="max"),
         seed=seed,
