@@ -56,6 +56,18 @@ def test_a_time_budget_with_workers_stops_starting_trials(store, tmp_path):
     assert "stopped by its time budget" in result.stdout + result.stderr
 
 
+def test_each_local_worker_trains_on_its_own_gpu(store, tmp_path):
+    """distributed.gpus=[3,5]: two workers, worker i sees the i-th device alone and tags its
+    trial runs with it. This machine has no GPU: TensorFlow's CPU build ignores the devices,
+    so what is checked is the assignment, not training on a GPU."""
+    run_tiny_headline(store, tmp_path, "tuner.max_trials=4", "distributed.gpus=[3,5]")
+    jobs, trials = job_and_trial_runs(store)
+    assert {j.data.tags["gpus"] for j in jobs} == {"3,5"}
+    assert {j.data.tags["workers"] for j in jobs} == {"2"}
+    device = {"worker-0": "3", "worker-1": "5"}
+    assert {(t.data.tags["tuner_id"], t.data.tags["gpu"]) for t in trials} == set(device.items())
+
+
 def sweep_process(store, tmp_path, *overrides):
     return subprocess.Popen(
         [

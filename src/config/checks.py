@@ -138,6 +138,12 @@ def _check_distributed(d: DictConfig) -> None:
     if d.max_worker_restarts < 0 or d.wait_for_chief < 0:
         key = "max_worker_restarts" if d.max_worker_restarts < 0 else "wait_for_chief"
         _fail(f"distributed.{key}", "must be >= 0")
+    if d.role == "worker" and d.gpus is not None:
+        _fail(
+            "distributed.gpus",
+            "is the chief's setting for its local workers; a worker started by hand gets its "
+            "GPU from CUDA_VISIBLE_DEVICES",
+        )
     if d.role in ("chief", "worker") and d.chief is None:
         _fail(
             "distributed.chief",

@@ -154,6 +154,10 @@ class DistributedConfig:
     # TLS, required off loopback: the chief's certificate (PEM; a worker trusts it) and key.
     tls_cert: str | None = None
     tls_key: str | None = None  # the chief's only
+    # One trial per GPU: the local workers' devices, a list of ids ([0,1]) or "all" (every GPU
+    # the machine has); worker i sees the i-th alone (CUDA_VISIBLE_DEVICES). The workers are
+    # as many as the GPUs unless distributed.workers says fewer (src/search/gpus.py).
+    gpus: Any = None
 
 
 @dataclass

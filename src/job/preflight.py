@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from src import config, data
 from src.config.schema import Config
 from src.model import family_class, searchable
-from src.search import oracle_auth
+from src.search import gpus, oracle_auth
 from src.search.distributed import parse_address
 from src.search.space import Space, parse_space
 from src.tracking import check_reachable, check_write_access, refuse_secret_in_uri
@@ -46,7 +46,10 @@ def plan(cfg: DictConfig) -> Plan:
         cfg = cfg.copy()
         with open_dict(cfg):
             del cfg["hydra"]
-    return Plan(OmegaConf.to_object(cfg), space, family)
+    typed = OmegaConf.to_object(cfg)
+    if devices := gpus.resolve(typed.distributed):  # one local worker per GPU
+        typed.distributed.gpus, typed.distributed.workers = devices, len(devices)
+    return Plan(typed, space, family)
 
 
 def check(cfg: DictConfig) -> Plan:

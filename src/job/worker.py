@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 from src.config.schema import Config
@@ -10,6 +11,8 @@ from src.errors import DistributedError
 from src.job.context import fixed_params
 from src.job.prepare import PreparedJob, search
 from src.search import distributed, kt_private, oracle_auth, state
+from src.search.distributed import CHIEF_PID_ENV
+from src.search.gpus import GPU_ENV
 from src.tracking import dataset_inputs
 
 # Imported inside functions: gRPC and keras-tuner's side load only in a distributed worker.
@@ -38,7 +41,7 @@ def run_worker(cfg: Config, job: PreparedJob) -> None:
             parent,
             fixed_params(cfg),
             max_crashes=cfg.tuner.max_crashes_per_trial,
-            tags={"tuner_id": tuner_id, "host": socket.gethostname()},
+            tags={"tuner_id": tuner_id, "host": socket.gethostname(), **_device()},
             live_attempts=True,
             inputs=dataset_inputs(job.dataset)[:2],
             system_metrics=cfg.tracking.system_metrics,
@@ -70,3 +73,9 @@ def _refused(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def _device() -> dict:
+    """The GPU a local chief gave this worker (distributed.gpus), as the `gpu` tag."""
+    device = os.environ.get(GPU_ENV)
+    return {"gpu": device} if device is not None and os.environ.get(CHIEF_PID_ENV) else {}

@@ -22,6 +22,7 @@ from src.search.distributed import (
     parse_address,
     worker_threads,
 )
+from src.search.gpus import GPU_ENV
 from src.search.oracle_server import OracleServer
 from src.search.time_budget import hold_to_budget
 
@@ -92,7 +93,8 @@ def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress
         hold_to_budget(tuner, cfg.tuner.max_minutes, progress)
     server = OracleServer(tuner.oracle, host, port, token, d.tls_cert, d.tls_key)
     address = f"{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.port}"
-    tracker.set_tags(run_id, {"oracle_address": f"{host}:{server.port}", "workers": d.workers})
+    tags = {"oracle_address": f"{host}:{server.port}", "workers": d.workers}
+    tracker.set_tags(run_id, {**tags, **({"gpus": ",".join(d.gpus)} if d.gpus else {})})
     out = Path(context.output_dir or ".") / "workers"
     out.mkdir(parents=True, exist_ok=True)
     env = {
@@ -103,14 +105,15 @@ def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress
     }
     for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
         env.pop(name, None)
+    devices = d.gpus or [None] * d.workers  # resolved at the door (src/search/gpus.py)
     workers = [
         LocalWorker(
             tid,
             _worker_args(cfg, context.overrides, address, tid, out),
-            env,
+            {**env, GPU_ENV: device} if device is not None else env,
             out / f"{tid}.log",
         )
-        for tid in (f"worker-{i}" for i in range(d.workers))
+        for tid, device in ((f"worker-{i}", devices[i]) for i in range(d.workers))
     ]
     log.info(
         "%s: chief serving the oracle on %s:%d for %d local worker(s)%s",
