@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_briefly_trained_cnn_is_scored_truly_and_its_export_agrees(store, tmp_path):
-    """The command a new user tries first on the CNN: 2 trials of 2 epochs on 4,000 images.
+    """The command a new user tries first on the CNN: a trial of 2 epochs on 4,000 images.
     With Keras' batch-norm momentum (0.99) it reported val_accuracy 0.3125 and test 0.273:
     inference-mode scores judged moving averages still near their initial values."""
     from src import cli
@@ -27,7 +27,7 @@ def test_a_briefly_trained_cnn_is_scored_truly_and_its_export_agrees(store, tmp_
         "loss=sparse",
         "model=cnn",
         "data.limit=4000",
-        "tuner.max_trials=2",
+        "tuner.max_trials=1",
         "train.epochs=2",
     )
     result = run_cli("src.sweep", *command, f"tracking.uri={store}", f"hydra.run.dir={tmp_path}")
