@@ -37,9 +37,15 @@ def _children() -> list[psutil.Process]:
     return [p for p in _services() if p.pid not in _BEFORE]
 
 
+def _started() -> list[psutil.Process]:
+    """Those, once one is there: a new process shows its command line only once it has
+    exec'd (before that, it is a copy of this one)."""
+    return wait_until(_children, timeout=30, interval=0.02)
+
+
 def test_the_jobs_share_the_tracking_process_started_ahead(store):
     ahead.start_ahead(["-m", "loss=sparse,categorical"])
-    [started] = _children()
+    [started] = _started()
     with shared_tracking():
         tracker = RemoteTracker(store, "tests")
         run_id = tracker._create_run("job", {})
@@ -69,7 +75,7 @@ def test_a_run_whose_environment_changed_since_gets_a_new_tracking_process(monke
     """A single run's `hydra.job.env_set` (an MLflow token, say) reaches the tracking process:
     the one started before it was set is killed unused, and a new one started."""
     ahead.start_ahead(["loss=sparse"])
-    [early] = _children()
+    [early] = _started()
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "set-by-hydra")
     taken = ahead.take()
     try:
@@ -85,7 +91,7 @@ def test_an_unused_tracking_process_ends_and_leaves_nothing(tmp_path, monkeypatc
 
     monkeypatch.setattr(tempfile, "tempdir", None)
     ahead.start_ahead(["loss=sparse"])
-    [started] = _children()
+    [started] = _started()
     ahead.end_unused()
     wait_until(lambda: not psutil.pid_exists(started.pid) or started.status() == "zombie", 10)
     assert list(tmp_path.iterdir()) == []
