@@ -29,19 +29,20 @@ def test_no_function_is_over_60_lines():
     assert not long, long
 
 
+def _imported(node: ast.AST) -> list[str]:
+    """The modules an import statement names (none for any other node)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    return [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+
+
 def test_every_mlflow_import_is_in_the_tracking_package():
     outside = []
     for path in SOURCES:
         if "tracking" in path.relative_to(ROOT).parts or path.parent.name == "tools":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
+            names = _imported(node)
             if any(name.split(".")[0] == "mlflow" for name in names):
                 outside.append(str(path.relative_to(ROOT)))
     assert not outside, outside
@@ -82,13 +83,7 @@ def test_every_private_use_of_a_library_is_in_its_one_module():
         where = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
+            names = _imported(node)
             for name in names:
                 for private, home in PRIVATE.items():
                     if name.startswith(private) and where != home:
