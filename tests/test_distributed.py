@@ -1,8 +1,11 @@
 """keras-tuner's distributed mode on loopback: a chief, real worker processes, one MLflow store."""
 
+import json
+import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -110,8 +113,10 @@ def worker_process(sweep: subprocess.Popen, tuner_id: str) -> psutil.Process:
     raise AssertionError(f"no process for {tuner_id}")
 
 
-def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_continues(store, tmp_path):
-    sweep = sweep_process(store, tmp_path, "distributed.workers=2")
+def kill_a_worker_mid_trial(store, tmp_path, *overrides):
+    """Kill -9 a worker mid-trial: its replacement (the same tuner id) continues the trial in
+    its run, from its last epoch, and every trial ends once. Returns the victim and stderr."""
+    sweep = sweep_process(store, tmp_path, "distributed.workers=2", *overrides)
     try:
         victim = wait_for_trial_in_epoch(store)
         tuner_id = victim.data.tags["tuner_id"]
@@ -123,11 +128,15 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_continues(store, tm
     assert f"{tuner_id} died (signal 9)" in stdout + stderr
     _, trials = job_and_trial_runs(store)
     assert_each_trial_once(trials, 4)
-    # Its replacement (the same tuner id) continued the trial in its run, from its last epoch.
     (again,) = [t for t in trials if t.data.tags["trial_id"] == victim.data.tags["trial_id"]]
     assert again.info.run_id == victim.info.run_id and again.info.status == "FINISHED"
     assert again.data.tags["tuner_id"] == tuner_id and again.data.tags["crashes"] == "1"
     assert int(again.data.tags["resumed_from_epoch"]) >= 1
+    return victim, stderr
+
+
+def test_a_worker_killed_mid_trial_is_replaced_and_its_trial_continues(store, tmp_path):
+    kill_a_worker_mid_trial(store, tmp_path)
 
 
 def test_a_worker_that_cannot_be_replaced_fails_the_job_with_the_reason(store, tmp_path):
@@ -187,3 +196,52 @@ def test_a_worker_without_its_chief_says_so(store, tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: distributed: no running job")
+
+
+def test_submitit_workers_share_the_search_and_a_killed_one_is_resubmitted(store, tmp_path):
+    """distributed.launcher=submitit_local: the two workers are submitit jobs (its local
+    executor; submitit_slurm submits the same as one SLURM job array). One is killed mid-trial:
+    the chief submits it again with its tuner id, and its trial finishes once, in its run. The
+    closing summary names each worker's host and submitit log."""
+    victim, stderr = kill_a_worker_mid_trial(store, tmp_path, "distributed.launcher=submitit_local")
+    tuner_id = victim.data.tags["tuner_id"]
+    (job,), trials = job_and_trial_runs(store)
+    assert {t.data.tags["tuner_id"] for t in trials} == {"worker-0", "worker-1"}
+
+    # The summary: "- worker-0 on HOST[, restarted 1x], log PATH", its log submitit's.
+    named = re.findall(r"^- (worker-\d) on (\S+?)(, restarted 1x)?, log (\S+)$", stderr, re.M)
+    assert sorted(w[0] for w in named) == ["worker-0", "worker-1"], stderr[-3000:]
+    folder = tmp_path / "run" / "workers" / "submitit"
+    for worker, host, restarted, log in named:
+        assert bool(restarted) == (worker == tuner_id)
+        text = Path(log).read_text()
+        assert Path(log).parent == folder and f"sweep-worker: {worker} on {host}" in text
+        assert f"{worker}: the chief has no more trials" in text  # the resubmitted job's
+    recorded = json.loads(
+        Path(mlflow_client(store).download_artifacts(job.info.run_id, "workers.json")).read_text()
+    )
+    (killed,) = [w for w in recorded if w["tuner_id"] == tuner_id]
+    (first,) = killed["earlier_logs"]  # the killed job's log: where it was working
+    assert f"sweep-worker: {tuner_id} on" in Path(first).read_text()
+
+
+def test_ctrl_c_on_the_chief_cancels_its_submitit_workers(store, tmp_path):
+    """Ctrl-C on the chief alone (not its process group: as SLURM's jobs would not get it)
+    cancels the worker jobs; each closes its trial's run KILLED, and nothing is left running."""
+    sweep = sweep_process(
+        store, tmp_path, "distributed.workers=2", "distributed.launcher=submitit_local"
+    )
+    try:
+        wait_for_trial_in_epoch(store)
+        descendants = psutil.Process(sweep.pid).children(recursive=True)
+        sweep.send_signal(signal.SIGINT)
+        _, stderr = sweep.communicate(timeout=120)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 130, stderr[-3000:]
+    _, alive = psutil.wait_procs(descendants, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
+    jobs, trials = job_and_trial_runs(store)
+    assert [j.info.status for j in jobs] == ["KILLED"]
+    assert "KILLED" in {t.info.status for t in trials}
+    assert not [r for r in [*jobs, *trials] if r.info.status == "RUNNING"]

@@ -69,6 +69,7 @@ def validate(cfg: DictConfig) -> None:
     if latency is not None and not (math.isfinite(latency) and latency > 0):
         _fail("export.max_latency_ms", f"got {latency}; use milliseconds > 0, or null for none")
     _check_distributed(cfg.distributed)
+    _check_launcher(cfg)
     _check_pruner(cfg.tuner)
     _check_warm_start(cfg)
     if cfg.train.threads < 0:
@@ -149,4 +150,40 @@ def _check_distributed(d: DictConfig) -> None:
             "distributed.chief",
             f"distributed.role={d.role} needs the chief's HOST:PORT, "
             "e.g. distributed.chief=10.0.0.5:8470",
+        )
+
+
+def _check_launcher(cfg: DictConfig) -> None:
+    d = cfg.distributed
+    if d.launcher == "local":
+        return
+    name = f"distributed.launcher={d.launcher}"
+    if d.role == "worker":
+        _fail("distributed.launcher", "is the chief's setting; a worker leaves it at local")
+    if d.gpus is not None:
+        _fail(
+            "distributed.gpus",
+            f"is for local workers; with {name} use distributed.slurm.gpus_per_node",
+        )
+    if d.workers < 1:
+        _fail("distributed.workers", f"{name} needs the workers to submit, a count >= 1")
+    s = d.slurm
+    for key in ("timeout_min", "cpus_per_task", "mem_gb"):
+        if s[key] is not None and s[key] < 1:
+            _fail(f"distributed.slurm.{key}", f"got {s[key]}; use a whole number >= 1")
+    if s.gpus_per_node < 0:
+        _fail("distributed.slurm.gpus_per_node", f"got {s.gpus_per_node}; use 0 or more")
+    if d.launcher != "submitit_slurm":
+        return
+    if d.chief is None:
+        _fail(
+            "distributed.chief",
+            f"{name} needs the chief's address the nodes reach, "
+            "e.g. distributed.chief=login1.cluster:8470",
+        )
+    if not cfg.tracking.enabled or not str(cfg.tracking.uri).startswith(("http://", "https://")):
+        _fail(
+            "tracking.uri",
+            f"{name}: workers on other nodes record to a tracking server; "
+            "use tracking=server tracking.uri=https://HOST:PORT",
         )

@@ -44,6 +44,14 @@ class Role(StrEnum):
     worker = "worker"  # runs trials the chief hands out
 
 
+class Launcher(StrEnum):
+    """Who starts a chief's workers (src/search/launchers.py)."""
+
+    local = "local"  # processes on this machine
+    submitit_local = "submitit_local"  # submitit's local executor: jobs on this machine
+    submitit_slurm = "submitit_slurm"  # one SLURM job array, submitted with submitit
+
+
 @dataclass
 class LossConfig:
     # Same loss, different label format (see Loss).
@@ -134,6 +142,26 @@ class ExportConfig:
 
 
 @dataclass
+class SlurmConfig:
+    """What each submitit worker job asks for, named as Hydra's submitit launcher names them."""
+
+    partition: str | None = None
+    timeout_min: int = 60  # a worker still running then is stopped and resubmitted
+    cpus_per_task: int | None = None  # also the worker's TensorFlow threads (else train.threads)
+    mem_gb: int | None = None
+    gpus_per_node: int = 0
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    # Shell lines run before each worker, e.g. ["module load cuda", "source .venv/bin/activate"].
+    setup: list[str] = field(default_factory=list)
+    additional_parameters: dict[str, Any] = field(default_factory=dict)  # other #SBATCH options
+    # The jobs' pickles and logs; on SLURM a folder every node sees. Default: the job's
+    # output folder's workers/submitit.
+    submitit_folder: str | None = None
+
+
+@dataclass
 class DistributedConfig:
     """keras-tuner's distributed mode: a chief serving the oracle, workers running trials.
 
@@ -158,6 +186,11 @@ class DistributedConfig:
     # the machine has); worker i sees the i-th alone (CUDA_VISIBLE_DEVICES). The workers are
     # as many as the GPUs unless distributed.workers says fewer (src/search/gpus.py).
     gpus: Any = None
+    # Who starts the chief's workers: local processes, or submitit jobs (one SLURM job array with
+    # submitit_slurm; its local executor with submitit_local). submitit_slurm needs the chief's
+    # address the nodes reach (distributed.chief), a token file and TLS (docs/slurm.md).
+    launcher: Launcher = Launcher.local
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
 
 @dataclass

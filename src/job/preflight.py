@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from src import config, data
 from src.config.schema import Config
 from src.model import family_class, searchable
-from src.search import gpus, oracle_auth
+from src.search import gpus, oracle_auth, submitit_workers
 from src.search.distributed import parse_address
 from src.search.space import Space, parse_space
 from src.tracking import check_reachable, check_write_access, refuse_secret_in_uri
@@ -39,6 +39,8 @@ def plan(cfg: DictConfig) -> Plan:
     if cfg.distributed.role in ("chief", "worker"):
         host, _ = parse_address(cfg.distributed.chief)
         oracle_auth.check(cfg.distributed, host)
+    if cfg.distributed.launcher == "submitit_slurm":
+        submitit_workers.check_address(cfg.distributed)
     family = family_class(cfg.model._target_)
     search = OmegaConf.to_container(cfg.search, resolve=True)
     space = parse_space(search, searchable(family, cfg.model.name))
@@ -61,6 +63,7 @@ def check(cfg: DictConfig) -> Plan:
         check_reachable(typed.tracking.uri)
         if typed.tracking.uri.startswith(("http://", "https://")):
             check_write_access(typed.tracking.uri, typed.tracking.experiment)
+    submitit_workers.check_available(typed.distributed.launcher)
     d = typed.data
     data.ensure_available(d.name, d.dir, d.system_dir, d.url)
     return job

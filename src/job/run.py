@@ -27,7 +27,7 @@ from src.job.prepare import PreparedJob, open_tracker, prepare, search
 from src.job.start import earlier_sweep, load_tuner
 from src.job.worker import run_worker
 from src.runtime import timings
-from src.search import distributed, kt_private, local_workers, state
+from src.search import chief, distributed, kt_private, state
 from src.tracking import Recorder, dataset_inputs, git_state, log_dataset
 
 if TYPE_CHECKING:  # TensorFlow loads only once a job runs: refusing bad input stays fast
@@ -84,15 +84,17 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
         with job.tracker.job_run(context.name, tags, params, resume_id) as run_id:
             _attach(tuner, cfg, job, run_id, resume_id, context)
             if distributed.is_chief(cfg.distributed):
-                local_workers.run_chief(tuner, cfg, job.tracker, run_id, context, progress)
+                workers = chief.run_chief(tuner, cfg, job.tracker, run_id, context, progress)
                 # The workers timed the epochs; their trial runs hold the figures.
                 recorded_figures(tuner, job.tracker.attempts_by_trial(run_id))
             else:
+                workers = []
                 search(tuner, cfg, job.dataset)
             timings.mark("searched")
             result = record_best(
                 job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space
             )
+            result = dataclasses.replace(result, workers=workers)
             timings.mark("recorded")
             if cfg.study.repeats > 0:
                 result = _repeat(job, plan, run_id, result, context.name, progress)

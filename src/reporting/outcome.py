@@ -90,6 +90,8 @@ class JobResult:
     # tuner.warm_start: the sweep it started from, its reused trials' runs (this search's trial
     # id -> run id), and how many of that sweep's trials were left out.
     warm_start: dict = field(default_factory=dict)
+    # A distributed search's workers: tuner id, host, log, restarts (src/search/chief.py).
+    workers: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

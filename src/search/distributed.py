@@ -2,7 +2,7 @@
 
 Nothing here schedules trials: keras-tuner's own `OracleServicer` and `OracleClient` do, selected
 by `KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`. The chief
-(`local_workers.run_chief`) is the job's own process; a worker is
+(`chief.run_chief`) is the job's own process; a worker is
 `python -m src.sweep <the same config> distributed.role=worker`: it finds the job's run (by
 search key, in the shared tracking store), asks the chief for trials and records each as a
 child run of the job, tagged with its `tuner_id`.

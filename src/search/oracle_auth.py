@@ -82,7 +82,8 @@ def check(d, host: str) -> None:
     token(d)
     if d.tls_cert and not Path(d.tls_cert).expanduser().is_file():
         raise DistributedError(f"distributed.tls_cert: no file {d.tls_cert}")
-    if d.role == "chief" and bool(d.tls_cert) != bool(d.tls_key):
+    serves = d.role == "chief" or d.launcher == "submitit_slurm"
+    if serves and bool(d.tls_cert) != bool(d.tls_key):
         raise DistributedError(
             "distributed.tls_key: a chief needs both its certificate (distributed.tls_cert) "
             "and its key (distributed.tls_key)"

@@ -1,0 +1,195 @@
+"""A chief's workers as submitit jobs: one SLURM job array (`distributed.launcher=submitit_slurm`)
+or submitit's local executor (`submitit_local`, the same path on one machine, which the tests use).
+
+Each job runs `WorkerCommand`: the worker's own command (`python -m src.sweep ...
+distributed.role=worker`), with the job's stop signals passed on to it, so a preempted, cancelled
+or timed-out job marks its trial KILLED as a local worker does. The chief resubmits a job whose
+worker died, with the same tuner id, and the oracle hands that id its unfinished trial again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from src.config.schema import DistributedConfig
+from src.errors import DistributedError
+from src.search import oracle_auth
+from src.search.distributed import CHIEF_PID_ENV, STOP_GRACE_SECONDS, parse_address
+
+# Imported inside functions: submitit loads only in a chief that submits its workers.
+
+log = logging.getLogger("sweep")
+
+# The first line a worker's job writes to its log: its tuner id and the host it runs on.
+WORKER_LINE = "sweep-worker:"
+
+
+def check_address(d: DistributedConfig) -> None:
+    """At start, for submitit_slurm: an address the nodes reach, a token and TLS."""
+    host, _ = parse_address(d.chief)
+    if oracle_auth.is_loopback(host):
+        raise DistributedError(
+            f"distributed.chief: {host} is this machine's loopback, which the nodes cannot "
+            "reach; give the login node's name, e.g. distributed.chief=login1.cluster:8470"
+        )
+    oracle_auth.check(d, host)
+
+
+def check_available(launcher: str) -> None:
+    """At start: submitit installed and, for submitit_slurm, SLURM's sbatch on this machine."""
+    if launcher == "local":
+        return
+    try:
+        import submitit  # noqa: F401
+    except ImportError:
+        raise DistributedError(
+            f"distributed.launcher={launcher} needs submitit: pip install -e '.[slurm]'"
+        ) from None
+    if launcher == "submitit_slurm" and shutil.which("sbatch") is None:
+        raise DistributedError(
+            "distributed.launcher=submitit_slurm: no sbatch on this machine; start the sweep on "
+            "the cluster's login node, or use distributed.launcher=submitit_local"
+        )
+
+
+def parameters(d: DistributedConfig, name: str) -> dict:
+    """submitit's parameters for each worker job, from `distributed.slurm.*`."""
+    s = d.slurm
+    given = {"cpus_per_task": s.cpus_per_task, "mem_gb": s.mem_gb}
+    slurm = {
+        "partition": s.partition,
+        "account": s.account,
+        "qos": s.qos,
+        "constraint": s.constraint,
+        "additional_parameters": dict(s.additional_parameters) or None,
+    }
+    return {
+        "name": name,
+        "timeout_min": s.timeout_min,
+        "gpus_per_node": s.gpus_per_node,
+        "nodes": 1,
+        "tasks_per_node": 1,
+        "stderr_to_stdout": True,  # one log per job: the one the summary names
+        **{k: v for k, v in given.items() if v is not None},
+        **{f"slurm_{k}": v for k, v in slurm.items() if v is not None},
+        "slurm_array_parallelism": d.workers,
+        **({"slurm_setup": list(s.setup), "local_setup": list(s.setup)} if s.setup else {}),
+    }
+
+
+@dataclass
+class WorkerCommand:
+    """What a submitit job runs: one worker's command. It writes its host to the job's log,
+    passes the job's stop signals on to the worker and returns how the worker ended."""
+
+    tuner_id: str
+    args: list[str]
+    cwd: str
+    env: dict[str, str]
+
+    def __call__(self) -> dict:
+        host = socket.gethostname()
+        print(f"{WORKER_LINE} {self.tuner_id} on {host}", flush=True)
+        env = {**os.environ, **self.env, CHIEF_PID_ENV: str(os.getpid())}
+        proc = subprocess.Popen(self.args, cwd=self.cwd, env=env)
+
+        def forward(signum, frame) -> None:  # SLURM's preemption, scancel, submitit's timeout
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)  # the worker marks its trial KILLED
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2):
+            signal.signal(sig, forward)
+        return {"code": proc.wait(), "host": host}
+
+
+@dataclass
+class SubmititWorker:
+    """One worker as a submitit job; resubmitted (same tuner id) when it dies."""
+
+    tuner_id: str
+    command: WorkerCommand
+    executor: object = field(repr=False)
+    job: object = field(default=None, repr=False)
+    logs: list[Path] = field(default_factory=list)
+    deaths: int = 0
+    finished: bool = False
+
+    def took(self, job) -> None:
+        self.job = job
+        self.logs.append(Path(job.paths.stdout))
+
+    def start(self) -> None:
+        """Submit this worker alone: a resubmission."""
+        self.took(self.executor.submit(self.command))
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.logs[-1] if self.logs else None
+
+    @property
+    def host(self) -> str | None:
+        """Where its latest job ran, as that job's log says."""
+        with contextlib.suppress(OSError):
+            for line in self.log_path.read_text().splitlines():
+                if line.startswith(f"{WORKER_LINE} {self.tuner_id} on "):
+                    return line.rsplit(" ", 1)[1]
+        return None
+
+    def ended(self) -> tuple[str, str] | None:
+        """None while its job runs; else ("done", ""), ("error", why) or ("died", how)."""
+        if not self.job.done():
+            return None
+        try:
+            code = self.job.result()["code"]
+        except Exception:  # no result: the job itself was killed (node lost, SIGKILL, limit)
+            return "died", f"job {self.job.job_id} {self.job.state}"
+        if code == 0:
+            return "done", ""
+        if 0 < code < 128:  # an error, not a death: submitting it again would fail the same way
+            return "error", _last_line(self.log_path)
+        return "died", f"signal {-code}" if code < 0 else f"exit {code}"
+
+    def stop(self) -> None:
+        """Cancel its job (the worker marks its trial KILLED) and wait for it to end."""
+        if self.job is None or self.job.done():
+            return
+        self.job.cancel(check=False)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while not self.job.done() and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+
+def submit(
+    d: DistributedConfig, folder: Path, name: str, commands: list[WorkerCommand]
+) -> list[SubmititWorker]:
+    """Submit the workers as one job array (SLURM) or one job each (submitit's local executor)."""
+    import submitit
+
+    cluster = "slurm" if d.launcher == "submitit_slurm" else "local"
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    executor.update_parameters(**parameters(d, name))
+    workers = [SubmititWorker(c.tuner_id, c, executor) for c in commands]
+    with executor.batch():
+        jobs = [executor.submit(c) for c in commands]
+    for worker, job in zip(workers, jobs, strict=True):
+        worker.took(job)
+    log.info(
+        "%s: submitted %d worker job(s): %s", name, len(jobs), ", ".join(j.job_id for j in jobs)
+    )
+    return workers
+
+
+def _last_line(path: Path | None) -> str:
+    with contextlib.suppress(OSError, AttributeError):
+        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+    return ""
