@@ -59,7 +59,11 @@ def main(overrides: list[str] | None = None) -> None:
     threading.Thread(target=_open_when_up, args=(address, port), daemon=True).start()
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the UI, and this command
-        subprocess.run([*command, "--host", "127.0.0.1", "--port", str(port)], check=False)
+        subprocess.run(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            check=False,
+            env=processes.tool_env(),
+        )
 
 
 if __name__ == "__main__":

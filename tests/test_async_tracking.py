@@ -29,6 +29,13 @@ def mlflow_server(folder: Path, port: int):
     args += ["--artifacts-destination", str(folder / "artifacts"), "--serve-artifacts"]
     url = f"http://127.0.0.1:{port}"
     with processes.running(args, f"{url}/health", folder / "server.log", timeout=240) as proc:
+        # Without MLflow's GenAI job runners (processes.NO_JOB_RUNNERS): ~20 s of CPU a start.
+        runners = [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if "huey" in str(p.cmdline())
+        ]
+        assert not runners, [p.cmdline() for p in runners]
         yield proc
 
 

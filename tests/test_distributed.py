@@ -113,19 +113,23 @@ def worker_process(sweep: subprocess.Popen, tuner_id: str) -> psutil.Process:
     raise AssertionError(f"no process for {tuner_id}")
 
 
-def kill_a_worker_mid_trial(store, tmp_path, *overrides):
-    """Kill -9 a worker mid-trial: its replacement (the same tuner id) continues the trial in
-    its run, from its last epoch, and every trial ends once. Returns the victim and stderr."""
+def kill_a_worker_mid_trial(store, tmp_path, *overrides, whole_job=False):
+    """Kill -9 a worker mid-trial (`whole_job`: with the submitit job running it, as when its
+    node is lost): its replacement (the same tuner id) continues the trial in its run, from
+    its last epoch, and every trial ends once. Returns the victim and stderr."""
     sweep = sweep_process(store, tmp_path, "distributed.workers=2", *overrides)
     try:
         victim = wait_for_trial_in_epoch(store)
         tuner_id = victim.data.tags["tuner_id"]
-        worker_process(sweep, tuner_id).send_signal(signal.SIGKILL)
+        worker = worker_process(sweep, tuner_id)
+        for process in [worker.parent(), worker] if whole_job else [worker]:
+            process.send_signal(signal.SIGKILL)
         stdout, stderr = sweep.communicate(timeout=300)
     finally:
         sweep.kill()
     assert sweep.returncode == 0, stderr[-3000:]
-    assert f"{tuner_id} died (signal 9)" in stdout + stderr
+    how = "its job " if whole_job else "signal 9)"
+    assert f"{tuner_id} died ({how}" in stdout + stderr
     _, trials = job_and_trial_runs(store)
     assert_each_trial_once(trials, 4)
     (again,) = [t for t in trials if t.data.tags["trial_id"] == victim.data.tags["trial_id"]]
@@ -200,10 +204,13 @@ def test_a_worker_without_its_chief_says_so(store, tmp_path):
 
 def test_submitit_workers_share_the_search_and_a_killed_one_is_resubmitted(store, tmp_path):
     """distributed.launcher=submitit_local: the two workers are submitit jobs (its local
-    executor; submitit_slurm submits the same as one SLURM job array). One is killed mid-trial:
-    the chief submits it again with its tuner id, and its trial finishes once, in its run. The
-    closing summary names each worker's host and submitit log."""
-    victim, stderr = kill_a_worker_mid_trial(store, tmp_path, "distributed.launcher=submitit_local")
+    executor; submitit_slurm submits the same as one SLURM job array). One's job is killed
+    mid-trial, worker and all, leaving no result: the chief submits it again with its tuner id,
+    and its trial finishes once, in its run. The closing summary names each worker's host and
+    submitit log."""
+    victim, stderr = kill_a_worker_mid_trial(
+        store, tmp_path, "distributed.launcher=submitit_local", whole_job=True
+    )
     tuner_id = victim.data.tags["tuner_id"]
     (job,), trials = job_and_trial_runs(store)
     assert {t.data.tags["tuner_id"] for t in trials} == {"worker-0", "worker-1"}

@@ -8,7 +8,7 @@ from dataclasses import fields, is_dataclass
 from omegaconf import DictConfig, OmegaConf
 
 from src.config.omegaconf_private import child_node
-from src.config.schema import DATASETS
+from src.config.schema import DATASETS, SlurmConfig
 from src.errors import ConfigError
 
 
@@ -153,9 +153,39 @@ def _check_distributed(d: DictConfig) -> None:
         )
 
 
+# The sbatch options the sweep and submitit set themselves (src/search/submitit_workers.py).
+_SBATCH_OWN = frozenset(
+    [
+        "array",
+        "output",
+        "error",
+        "open_mode",
+        "signal",
+        "job_name",
+        "time",
+        "export",
+        "requeue",
+        "no_requeue",
+        "wrap",
+        "chdir",
+        "partition",
+        "cpus_per_task",
+        "mem",
+        "gpus_per_node",
+        "nodes",
+        "ntasks_per_node",
+        "account",
+        "qos",
+        "constraint",
+    ]
+)
+
+
 def _check_launcher(cfg: DictConfig) -> None:
     d = cfg.distributed
     if d.launcher == "local":
+        if d.slurm != OmegaConf.structured(SlurmConfig):
+            _fail("distributed.slurm", "is read by distributed.launcher=submitit_slurm only")
         return
     name = f"distributed.launcher={d.launcher}"
     if d.role == "worker":
@@ -171,6 +201,13 @@ def _check_launcher(cfg: DictConfig) -> None:
     for key in ("timeout_min", "cpus_per_task", "mem_gb"):
         if s[key] is not None and s[key] < 1:
             _fail(f"distributed.slurm.{key}", f"got {s[key]}; use a whole number >= 1")
+    for key in s.additional_parameters:
+        if str(key).replace("-", "_") in _SBATCH_OWN:
+            _fail(
+                "distributed.slurm.additional_parameters",
+                f"{key} is set by the sweep (its job array, logs, signals, time limit, "
+                "requeueing and environment); use distributed.slurm.* or remove it",
+            )
     if s.gpus_per_node < 0:
         _fail("distributed.slurm.gpus_per_node", f"got {s.gpus_per_node}; use 0 or more")
     if d.launcher != "submitit_slurm":

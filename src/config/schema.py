@@ -45,7 +45,7 @@ class Role(StrEnum):
 
 
 class Launcher(StrEnum):
-    """Who starts a chief's workers (src/search/launchers.py)."""
+    """Who starts a chief's workers (src/search/chief.py)."""
 
     local = "local"  # processes on this machine
     submitit_local = "submitit_local"  # submitit's local executor: jobs on this machine

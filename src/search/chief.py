@@ -18,7 +18,13 @@ from pathlib import Path
 from src.config.schema import Config
 from src.errors import JobFailed
 from src.search import local_workers, oracle_auth, submitit_workers
-from src.search.distributed import JOB_RUN_ENV, POLL_SECONDS, parse_address, worker_threads
+from src.search.distributed import (
+    JOB_RUN_ENV,
+    POLL_SECONDS,
+    STOP_GRACE_SECONDS,
+    parse_address,
+    worker_threads,
+)
 from src.search.oracle_server import OracleServer
 from src.search.time_budget import hold_to_budget
 
@@ -71,11 +77,14 @@ def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress
                 if time.monotonic() - idle_since > IDLE_SECONDS:  # trials unfinished
                     raise JobFailed("distributed: every worker exited before the search ended")
     finally:
-        if server.done():  # the search has ended: the workers are leaving by themselves
+        finished = server.done()
+        if finished:  # the search has ended: the workers are leaving by themselves
             _wait_for_exit(workers, IDLE_SECONDS)
-        for worker in workers:  # on an error or a signal: each closes its trial's run
-            worker.stop()
+        _stop(workers)  # on an error or a signal: each closes its trial's run
         server.stop()
+        if run_id and not finished:  # a trial whose worker was killed before closing its run
+            with contextlib.suppress(Exception):
+                tracker.close_orphans(run_id)
         token_file.unlink(missing_ok=True)
         _summarise(context.name, workers)
     rows = _rows(workers)
@@ -158,6 +167,17 @@ def _check(worker, tracker, run_id: str | None, max_restarts: int) -> None:
         f" during trial {', '.join(killed)}, marked KILLED" if killed else "",
     )
     worker.start()
+
+
+def _stop(workers) -> None:
+    """Ask every worker to stop at once, give them one grace time, then kill what is left."""
+    for worker in workers:
+        worker.cancel()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and not all(w.gone() for w in workers):
+        time.sleep(POLL_SECONDS)
+    for worker in workers:
+        worker.kill()
 
 
 def _wait_for_exit(workers, seconds: float) -> None:

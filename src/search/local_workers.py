@@ -4,6 +4,7 @@ dies; and the command every worker runs, local or submitted (src/search/submitit
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from src.config.schema import Config
-from src.runtime import processes
 from src.search import oracle_auth
-from src.search.distributed import CHIEF_PID_ENV, JOB_RUN_ENV, STOP_GRACE_SECONDS, worker_threads
+from src.search.distributed import CHIEF_PID_ENV, JOB_RUN_ENV, worker_threads
 from src.search.gpus import GPU_ENV
 
 
@@ -59,10 +59,19 @@ class LocalWorker:
             return ""
         return lines[-1].strip() if lines else ""
 
-    def stop(self) -> None:
-        """SIGTERM (the worker marks its trial KILLED), then SIGKILL after the grace time."""
-        if self.proc is not None:  # in the chief's process group: signalled alone
-            processes.stop(self.proc, STOP_GRACE_SECONDS, group=False)
+    def cancel(self) -> None:
+        """SIGTERM: the worker marks its trial KILLED and exits."""
+        if not self.gone():  # in the chief's process group: signalled alone
+            self.proc.send_signal(signal.SIGTERM)
+
+    def gone(self) -> bool:
+        return self.proc is None or self.proc.poll() is not None
+
+    def kill(self) -> None:
+        """SIGKILL, once its grace time has passed."""
+        if not self.gone():
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
 def worker_args(

@@ -12,8 +12,10 @@ sees the call), over a channel that keeps it private:
   without TLS is refused: the token would cross the network in clear.
 
 The token: `SWEEP_ORACLE_TOKEN`, else `distributed.token_file` (readable by its owner only).
-A local chief without either makes one per job and hands it to its workers in their environment.
-It is never logged, tagged or written to a run folder.
+A local chief without either makes one per job and hands it to its workers in their environment;
+for workers it submits through submitit (distributed.launcher=submitit_local), in a file only its
+owner reads (`<run dir>/workers/oracle.token`, mode 600, removed when the search ends: a chief
+killed outright leaves it there, and the next run overwrites it). It is never logged or tagged.
 """
 
 from __future__ import annotations

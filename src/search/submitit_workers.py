@@ -23,7 +23,7 @@ from pathlib import Path
 from src.config.schema import DistributedConfig
 from src.errors import DistributedError
 from src.search import oracle_auth
-from src.search.distributed import CHIEF_PID_ENV, STOP_GRACE_SECONDS, parse_address
+from src.search.distributed import CHIEF_PID_ENV, parse_address
 
 # Imported inside functions: submitit loads only in a chief that submits its workers.
 
@@ -31,6 +31,11 @@ log = logging.getLogger("sweep")
 
 # The first line a worker's job writes to its log: its tuner id and the host it runs on.
 WORKER_LINE = "sweep-worker:"
+# A job that has ended gets this long for its result file to appear (a slow shared disk).
+RESULT_GRACE_SECONDS = 5
+# What submitit runs to submit, watch and cancel SLURM jobs.
+SLURM_COMMANDS = ("sbatch", "srun", "sacct", "scancel")
+_checked = 0.0
 
 
 def check_address(d: DistributedConfig) -> None:
@@ -54,10 +59,11 @@ def check_available(launcher: str) -> None:
         raise DistributedError(
             f"distributed.launcher={launcher} needs submitit: pip install -e '.[slurm]'"
         ) from None
-    if launcher == "submitit_slurm" and shutil.which("sbatch") is None:
+    missing = [c for c in SLURM_COMMANDS if shutil.which(c) is None]
+    if launcher == "submitit_slurm" and missing:
         raise DistributedError(
-            "distributed.launcher=submitit_slurm: no sbatch on this machine; start the sweep on "
-            "the cluster's login node, or use distributed.launcher=submitit_local"
+            f"distributed.launcher=submitit_slurm: no {', '.join(missing)} on this machine; start "
+            "the sweep on the cluster's login node, or use distributed.launcher=submitit_local"
         )
 
 
@@ -70,12 +76,13 @@ def parameters(d: DistributedConfig, name: str) -> dict:
         "account": s.account,
         "qos": s.qos,
         "constraint": s.constraint,
-        "additional_parameters": dict(s.additional_parameters) or None,
+        # The chief resubmits a job that died: SLURM must not requeue it as well.
+        "additional_parameters": {"no_requeue": True, **s.additional_parameters},
     }
     return {
         "name": name,
         "timeout_min": s.timeout_min,
-        "gpus_per_node": s.gpus_per_node,
+        **({"gpus_per_node": s.gpus_per_node} if s.gpus_per_node else {}),
         "nodes": 1,
         "tasks_per_node": 1,
         "stderr_to_stdout": True,  # one log per job: the one the summary names
@@ -100,6 +107,9 @@ class WorkerCommand:
         host = socket.gethostname()
         print(f"{WORKER_LINE} {self.tuner_id} on {host}", flush=True)
         env = {**os.environ, **self.env, CHIEF_PID_ENV: str(os.getpid())}
+        # SLURM signals every process of the job: the worker ignores submitit's warning
+        # (SIGUSR2, before the time limit) and gets it from here as SIGTERM.
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         proc = subprocess.Popen(self.args, cwd=self.cwd, env=env)
 
         def forward(signum, frame) -> None:  # SLURM's preemption, scancel, submitit's timeout
@@ -122,13 +132,15 @@ class SubmititWorker:
     logs: list[Path] = field(default_factory=list)
     deaths: int = 0
     finished: bool = False
+    _done_at: float | None = field(default=None, repr=False)
 
     def took(self, job) -> None:
-        self.job = job
+        self.job, self._done_at = job, None
         self.logs.append(Path(job.paths.stdout))
 
     def start(self) -> None:
-        """Submit this worker alone: a resubmission."""
+        """Submit this worker alone again (its earlier job cancelled, if SLURM still holds it)."""
+        self.cancel()
         self.took(self.executor.submit(self.command))
 
     @property
@@ -146,26 +158,38 @@ class SubmititWorker:
 
     def ended(self) -> tuple[str, str] | None:
         """None while its job runs; else ("done", ""), ("error", why) or ("died", how)."""
-        if not self.job.done():
+        job = self.job
+        # submitit counts a preempted job as unfinished; with --no-requeue it never runs again.
+        if not job.done() and not str(job.state).upper().startswith("PREEMPTED"):
             return None
+        if not job.paths.result_pickle.exists():  # killed with its worker: node lost, SIGKILL
+            self._done_at = self._done_at or time.monotonic()
+            if time.monotonic() - self._done_at < RESULT_GRACE_SECONDS:  # a slow shared disk
+                return None
+            return "died", f"its job {job.job_id} ended without a result (submitit: {job.state})"
         try:
-            code = self.job.result()["code"]
-        except Exception:  # no result: the job itself was killed (node lost, SIGKILL, limit)
-            return "died", f"job {self.job.job_id} {self.job.state}"
+            code = job.result()["code"]
+        except Exception as exc:  # the job failed before the worker ran (python, src, cwd)
+            return "error", f"its job {job.job_id} failed: {_last(str(exc))}"
         if code == 0:
             return "done", ""
         if 0 < code < 128:  # an error, not a death: submitting it again would fail the same way
             return "error", _last_line(self.log_path)
         return "died", f"signal {-code}" if code < 0 else f"exit {code}"
 
-    def stop(self) -> None:
-        """Cancel its job (the worker marks its trial KILLED) and wait for it to end."""
-        if self.job is None or self.job.done():
-            return
-        self.job.cancel(check=False)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while not self.job.done() and time.monotonic() < deadline:
-            time.sleep(0.5)
+    def cancel(self) -> None:
+        """Cancel its job: the worker marks its trial KILLED (SIGTERM, passed on)."""
+        if self.job is not None and not self.job.done():
+            self.job.cancel(check=False)
+
+    def gone(self) -> bool:
+        global _checked  # one `sacct` call refreshes every job: at most one per 5 s
+        force = time.monotonic() - _checked > 5
+        _checked = time.monotonic() if force else _checked
+        return self.job is None or self.job.done(force_check=force)
+
+    def kill(self) -> None:
+        """Nothing more to do: SLURM kills a cancelled job after its KillWait."""
 
 
 def submit(
@@ -188,8 +212,12 @@ def submit(
     return workers
 
 
+def _last(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
 def _last_line(path: Path | None) -> str:
     with contextlib.suppress(OSError, AttributeError):
-        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-        return lines[-1] if lines else ""
+        return _last(path.read_text())
     return ""
