@@ -116,9 +116,9 @@ def read_store(uri: str, sql: str, args: tuple = ()) -> list[tuple] | None:
         db.close()
 
 
-def self_signed_certificate(folder: Path) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and its key (PEM files in `folder`), as the README's
-    `openssl req -x509` makes them for a chief."""
+def self_signed_certificate(folder: Path, *ips: str) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 (and `ips`) and its key (PEM files in `folder`), as the
+    README's `openssl req -x509` makes them for a chief."""
     import datetime
     import ipaddress
 
@@ -139,7 +139,9 @@ def self_signed_certificate(folder: Path) -> tuple[str, str]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", *ips)]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -154,6 +156,19 @@ def self_signed_certificate(folder: Path) -> tuple[str, str]:
         )
     )
     return str(cert_path), str(key_path)
+
+
+def lan_address() -> str | None:
+    """This machine's address on its network (not loopback), if it has one."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("10.255.255.255", 1))  # sends nothing: picks the outgoing interface
+        except OSError:
+            return None
+        address = sock.getsockname()[0]
+    return None if address.startswith("127.") else address
 
 
 def svg_picture(path) -> bool:
