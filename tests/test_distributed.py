@@ -224,8 +224,11 @@ def test_submitit_workers_share_the_search_and_a_killed_one_is_resubmitted(store
         text = Path(log).read_text()
         assert Path(log).parent == folder and f"sweep-worker: {worker} on {host}" in text
         assert f"{worker}: the chief has no more trials" in text  # the resubmitted job's
+    client = mlflow_client(store)
+    summary = Path(client.download_artifacts(job.info.run_id, "summary.md")).read_text()
+    assert all(f"- {w} on {h}" in summary for w, h, _, _ in named)  # the run's summary too
     recorded = json.loads(
-        Path(mlflow_client(store).download_artifacts(job.info.run_id, "workers.json")).read_text()
+        Path(client.download_artifacts(job.info.run_id, "workers.json")).read_text()
     )
     (killed,) = [w for w in recorded if w["tuner_id"] == tuner_id]
     (first,) = killed["earlier_logs"]  # the killed job's log: where it was working

@@ -83,9 +83,10 @@ def record_best(
     cfg,
     job: str = "",
     space: Space | None = None,
+    workers: list[dict] | None = None,
 ) -> JobResult:
     """Record on the job's run its best trial and that model's test metrics, its trials table,
-    its pictures and its summary.
+    its pictures and its summary (naming a distributed search's `workers`).
 
     The choice is made on `val_accuracy` alone; the test set is touched here only, afterwards,
     to report the chosen model.
@@ -127,6 +128,7 @@ def record_best(
         studied=studied_values(cfg),
         mattered=found,
         warm_start=_warm_start(tuner),
+        workers=workers or [],
     )
     log_best(tracker, run_id, result, dict(best.hyperparameters.values))
     if run_id is not None:

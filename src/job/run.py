@@ -92,9 +92,8 @@ def _run_job(plan: Plan, context: JobContext, tracker: Recorder) -> JobResult | 
                 search(tuner, cfg, job.dataset)
             timings.mark("searched")
             result = record_best(
-                job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space
+                job.tracker, run_id, tuner, job.dataset, cfg, context.name, plan.space, workers
             )
-            result = dataclasses.replace(result, workers=workers)
             timings.mark("recorded")
             if cfg.study.repeats > 0:
                 result = _repeat(job, plan, run_id, result, context.name, progress)
