@@ -255,3 +255,30 @@ def test_ctrl_c_on_the_chief_cancels_its_submitit_workers(store, tmp_path):
     assert [j.info.status for j in jobs] == ["KILLED"]
     assert "KILLED" in {t.info.status for t in trials}
     assert not [r for r in [*jobs, *trials] if r.info.status == "RUNNING"]
+
+
+def test_submitit_workers_stop_when_their_chief_is_gone(store, tmp_path):
+    """kill -9 of the chief (or its login session lost): keras-tuner's client would wait for it
+    forever, holding the node. Each submitit job stops its worker once the chief has been out
+    of reach for distributed.chief_timeout seconds; the worker marks its trial KILLED."""
+    sweep = sweep_process(
+        store,
+        tmp_path,
+        "distributed.workers=2",
+        "distributed.launcher=submitit_local",
+        "distributed.chief_timeout=3",
+    )
+    try:
+        wait_for_trial_in_epoch(store)
+        workers = [worker_process(sweep, f"worker-{i}") for i in range(2)]
+        sweep.send_signal(signal.SIGKILL)
+        sweep.wait(timeout=30)
+    finally:
+        sweep.kill()
+    _, alive = psutil.wait_procs(workers, timeout=60)
+    assert not alive, [p.cmdline() for p in alive]
+    logs = list((tmp_path / "run" / "workers" / "submitit").glob("*_log.out"))
+    assert all("is gone; stopping" in log.read_text() for log in logs), logs
+    _, trials = job_and_trial_runs(store)
+    assert "KILLED" in {t.info.status for t in trials}
+    assert not [t for t in trials if t.info.status == "RUNNING"]

@@ -9,7 +9,7 @@ from helpers import compose, self_signed_certificate
 from src import cli
 from src.job.preflight import plan
 from src.search import submitit_workers
-from src.search.submitit_workers import WorkerCommand
+from src.search.worker_job import WorkerCommand
 
 
 @pytest.mark.parametrize(
@@ -110,6 +110,14 @@ SLURM = (
             [
                 "distributed.launcher=submitit_local",
                 "distributed.workers=1",
+                "distributed.chief_timeout=0",
+            ],
+            "distributed.chief_timeout",
+        ),
+        (
+            [
+                "distributed.launcher=submitit_local",
+                "distributed.workers=1",
                 "+distributed.slurm.additional_parameters.output=x.log",  # where the logs are
             ],
             "distributed.slurm.additional_parameters: output is set by the sweep",
@@ -173,7 +181,10 @@ def test_submitit_slurm_submits_the_workers_as_one_job_array(tmp_path, monkeypat
             "distributed.slurm.setup=[module load cuda]",
         )
     ).cfg.distributed
-    commands = [WorkerCommand(f"worker-{i}", ["true"], str(tmp_path), {}) for i in range(2)]
+    commands = [
+        WorkerCommand(f"worker-{i}", ["true"], str(tmp_path), {}, "login1:8470", 60)
+        for i in range(2)
+    ]
     workers = submitit_workers.submit(d, tmp_path / "submitit", "job-0", commands)
 
     text = script.read_text()

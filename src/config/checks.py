@@ -208,6 +208,8 @@ def _check_launcher(cfg: DictConfig) -> None:
                 f"{key} is set by the sweep (its job array, logs, signals, time limit, "
                 "requeueing and environment); use distributed.slurm.* or remove it",
             )
+    if d.chief_timeout < 1:
+        _fail("distributed.chief_timeout", f"got {d.chief_timeout}; use seconds >= 1")
     if s.gpus_per_node < 0:
         _fail("distributed.slurm.gpus_per_node", f"got {s.gpus_per_node}; use 0 or more")
     if d.launcher != "submitit_slurm":

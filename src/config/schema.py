@@ -190,6 +190,8 @@ class DistributedConfig:
     # submitit_slurm; its local executor with submitit_local). submitit_slurm needs the chief's
     # address the nodes reach (distributed.chief), a token file and TLS (docs/slurm.md).
     launcher: Launcher = Launcher.local
+    # A submitit worker whose chief has been out of reach this long (s) stops (its trial KILLED).
+    chief_timeout: int = 60
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
 

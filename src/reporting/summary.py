@@ -238,7 +238,8 @@ def job_markdown(result: JobResult) -> str:
     lines += mattered_text.job_lines(result)
     for trial_id, reason in result.failures:
         lines.append(f"\n- trial {trial_id} failed: {reason}")
+    lines += ["\nWorkers:"] if result.workers else []
     for w in result.workers:
         again = f", restarted {w['restarts']}x" if w["restarts"] else ""
-        lines.append(f"\n- {w['tuner_id']} on {w['host']}{again}, log {w['log']}")
+        lines.append(f"- {w['tuner_id']} on {w['host']}{again}, log {w['log']}")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from src.config.schema import Config
 from src.errors import JobFailed
-from src.search import local_workers, oracle_auth, submitit_workers
+from src.search import local_workers, oracle_auth, submitit_workers, worker_job
 from src.search.distributed import (
     JOB_RUN_ENV,
     POLL_SECONDS,
@@ -128,11 +128,13 @@ def _launch(cfg: Config, context, address: str, token: str, run_id, out: Path, t
     else:
         threads = worker_threads(cfg.train.threads, d)
     commands = [
-        submitit_workers.WorkerCommand(
+        worker_job.WorkerCommand(
             tid,
             local_workers.worker_args(cfg, context.overrides, address, tid, out, threads, *extra),
             os.getcwd(),
             {JOB_RUN_ENV: run_id} if run_id else {},
+            address,
+            d.chief_timeout,
         )
         for tid in (f"worker-{i}" for i in range(d.workers))
     ]
@@ -190,7 +192,7 @@ def _rows(workers) -> list[dict]:
     return [
         {
             "tuner_id": w.tuner_id,
-            "host": w.host,
+            "host": w.host or "(never started)",
             "log": str(w.log_path),
             "restarts": w.deaths,
             "earlier_logs": [str(p) for p in w.logs[:-1]],

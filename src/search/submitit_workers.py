@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +19,13 @@ from pathlib import Path
 from src.config.schema import DistributedConfig
 from src.errors import DistributedError
 from src.search import oracle_auth
-from src.search.distributed import CHIEF_PID_ENV, parse_address
+from src.search.distributed import parse_address
+from src.search.worker_job import WORKER_LINE, WorkerCommand
 
 # Imported inside functions: submitit loads only in a chief that submits its workers.
 
 log = logging.getLogger("sweep")
 
-# The first line a worker's job writes to its log: its tuner id and the host it runs on.
-WORKER_LINE = "sweep-worker:"
 # A job that has ended gets this long for its result file to appear (a slow shared disk).
 RESULT_GRACE_SECONDS = 5
 # What submitit runs to submit, watch and cancel SLURM jobs.
@@ -94,34 +89,6 @@ def parameters(d: DistributedConfig, name: str) -> dict:
 
 
 @dataclass
-class WorkerCommand:
-    """What a submitit job runs: one worker's command. It writes its host to the job's log,
-    passes the job's stop signals on to the worker and returns how the worker ended."""
-
-    tuner_id: str
-    args: list[str]
-    cwd: str
-    env: dict[str, str]
-
-    def __call__(self) -> dict:
-        host = socket.gethostname()
-        print(f"{WORKER_LINE} {self.tuner_id} on {host}", flush=True)
-        env = {**os.environ, **self.env, CHIEF_PID_ENV: str(os.getpid())}
-        # SLURM signals every process of the job: the worker ignores submitit's warning
-        # (SIGUSR2, before the time limit) and gets it from here as SIGTERM.
-        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-        proc = subprocess.Popen(self.args, cwd=self.cwd, env=env)
-
-        def forward(signum, frame) -> None:  # SLURM's preemption, scancel, submitit's timeout
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # the worker marks its trial KILLED
-
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2):
-            signal.signal(sig, forward)
-        return {"code": proc.wait(), "host": host}
-
-
-@dataclass
 class SubmititWorker:
     """One worker as a submitit job; resubmitted (same tuner id) when it dies."""
 
@@ -166,7 +133,12 @@ class SubmititWorker:
             self._done_at = self._done_at or time.monotonic()
             if time.monotonic() - self._done_at < RESULT_GRACE_SECONDS:  # a slow shared disk
                 return None
-            return "died", f"its job {job.job_id} ended without a result (submitit: {job.state})"
+            if self.host is None:  # it never ran its worker: starting it again would not either
+                return "error", (
+                    f"its job {job.job_id} ended before the worker started (check "
+                    f"distributed.slurm.setup and the Python on the nodes); {self._log_says()}"
+                )
+            return "died", f"its job {job.job_id} ended without a result"
         try:
             code = job.result()["code"]
         except Exception as exc:  # the job failed before the worker ran (python, src, cwd)
@@ -176,6 +148,11 @@ class SubmititWorker:
         if 0 < code < 128:  # an error, not a death: submitting it again would fail the same way
             return "error", _last_line(self.log_path)
         return "died", f"signal {-code}" if code < 0 else f"exit {code}"
+
+    def _log_says(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return f"it wrote no log ({self.log_path})"
+        return f"its log ends: {_last_line(self.log_path)}"
 
     def cancel(self) -> None:
         """Cancel its job: the worker marks its trial KILLED (SIGTERM, passed on)."""
