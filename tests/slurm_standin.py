@@ -4,7 +4,7 @@ them: enough to run `distributed.launcher=submitit_slurm` end to end where there
 `install(folder)` writes the four commands to `folder/bin`; put it first on PATH. sbatch runs
 each task of the script's `--array` at once, in a session of its own, with SLURM's variables;
 srun writes to its `--output` (SLURM's %A, %a, %j, %t filled in); sacct reports each task
-RUNNING, COMPLETED, FAILED or CANCELLED; scancel sends the task's processes SIGTERM, as SLURM
+RUNNING while a process of its session is left, then COMPLETED, FAILED or CANCELLED; scancel sends the task's processes SIGTERM, as SLURM
 does, and marks it CANCELLED. Not SLURM: no queue, no limits, no other node.
 """
 
@@ -93,13 +93,27 @@ def sacct(args: list[str]) -> None:
     for pid_file in sorted(_state().glob("*.pid")):
         key = pid_file.stem
         exit_file, cancelled = _state() / f"{key}.exit", _state() / f"{key}.cancelled"
-        if cancelled.exists():
-            state = "CANCELLED" if exit_file.exists() else "RUNNING"
-        elif exit_file.exists():
-            state = "COMPLETED" if exit_file.read_text().strip() == "0" else "FAILED"
-        else:
+        if _alive(int(pid_file.read_text())):
             state = "RUNNING"
+        elif cancelled.exists():
+            state = "CANCELLED"
+        elif exit_file.exists() and exit_file.read_text().strip() == "0":
+            state = "COMPLETED"
+        else:
+            state = "FAILED"
         print(f"{key}|{state}|{socket.gethostname()}")
+
+
+def _alive(group: int) -> bool:
+    """Whether a process of the task's session (its process group) is still running: zombies
+    left for a PID 1 that does not reap them do not count."""
+    import psutil
+
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+    return False
 
 
 def scancel(args: list[str]) -> None:
