@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 STATE_ENV = "STANDIN_SLURM_DIR"
+TASK_ENV = "STANDIN_SLURM_TASK"
 
 
 def install(folder: Path) -> Path:
@@ -56,6 +57,7 @@ def sbatch(script: str) -> None:
             "SLURM_PROCID": "0",
             "SLURM_LOCALID": "0",
             "SLURM_JOB_NODELIST": socket.gethostname(),
+            TASK_ENV: key,
             **({} if task is None else {"SLURM_ARRAY_JOB_ID": str(job_id)}),
             **({} if task is None else {"SLURM_ARRAY_TASK_ID": str(task)}),
         }
@@ -93,7 +95,7 @@ def sacct(args: list[str]) -> None:
     for pid_file in sorted(_state().glob("*.pid")):
         key = pid_file.stem
         exit_file, cancelled = _state() / f"{key}.exit", _state() / f"{key}.cancelled"
-        if _alive(int(pid_file.read_text())):
+        if _processes(key):
             state = "RUNNING"
         elif cancelled.exists():
             state = "CANCELLED"
@@ -104,25 +106,27 @@ def sacct(args: list[str]) -> None:
         print(f"{key}|{state}|{socket.gethostname()}")
 
 
-def _alive(group: int) -> bool:
-    """Whether a process of the task's session (its process group) is still running: zombies
-    left for a PID 1 that does not reap them do not count."""
+def _processes(key: str) -> list:
+    """The task's live processes (zombies a PID 1 has not reaped yet do not count)."""
     import psutil
 
+    found = []
     for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, ProcessLookupError):
-            if os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE:
-                return True
-    return False
+        with contextlib.suppress(psutil.Error):
+            env = proc.environ()  # this stand-in's task: tests side by side share job ids
+            ours = env.get(TASK_ENV) == key and env.get(STATE_ENV) == os.environ[STATE_ENV]
+            if ours and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
 
 
 def scancel(args: list[str]) -> None:
     for key in [a for a in args if not a.startswith("-")]:
-        pid_file = _state() / f"{key}.pid"
-        if pid_file.exists():
+        if (_state() / f"{key}.pid").exists():
             (_state() / f"{key}.cancelled").touch()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+            for proc in _processes(key):
+                with contextlib.suppress(Exception):
+                    proc.send_signal(signal.SIGTERM)
 
 
 if __name__ == "__main__":

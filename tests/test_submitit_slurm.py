@@ -122,7 +122,10 @@ def test_a_worker_job_cancelled_mid_trial_is_resubmitted_and_its_trial_continues
             chief.kill()
         assert chief.returncode == 0, stderr[-3000:]
         _, trials = job_and_trial_runs(url)
-    assert f"{tuner_id} died (exit 143)" in stdout + stderr, stderr[-3000:]
+    # It exits 143 after closing its trial's run; about one time in three the worker aborts in
+    # native code while TensorFlow unwinds (glibc: "corrupted size vs. prev_size"), and the
+    # chief marks the trial KILLED for it. Either way the trial continues below.
+    assert re.search(rf"{tuner_id} died \((exit 143|signal 6)", stdout + stderr), stderr[-3000:]
     assert_each_trial_once(trials, 4)
     (again,) = [t for t in trials if t.data.tags["trial_id"] == victim.data.tags["trial_id"]]
     assert again.info.run_id == victim.info.run_id and again.info.status == "FINISHED"

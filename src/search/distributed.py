@@ -19,6 +19,7 @@ import time
 
 from src.config.schema import DistributedConfig
 from src.errors import DistributedError, JobFailed
+from src.runtime import signals
 from src.search import kt_private
 
 log = logging.getLogger("sweep")
@@ -102,6 +103,7 @@ def watch_chief() -> None:
     def watch() -> None:
         while os.getppid() == int(chief):
             time.sleep(1)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if signals.received() is None:  # one stop signal: it may be closing up already
+            os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="watch-chief", daemon=True).start()

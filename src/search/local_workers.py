@@ -37,8 +37,14 @@ class LocalWorker:
 
     def start(self) -> None:
         self._log = open(self.log_path, "a")  # noqa: SIM115 - lives as long as the process
+        # A session of its own: a terminal's Ctrl-C reaches the chief, which stops its workers
+        # with one SIGTERM each (a second signal while a worker unwinds could abort it).
         self.proc = subprocess.Popen(
-            self.args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            self.args,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def ended(self) -> tuple[str, str] | None:
@@ -61,7 +67,7 @@ class LocalWorker:
 
     def cancel(self) -> None:
         """SIGTERM: the worker marks its trial KILLED and exits."""
-        if not self.gone():  # in the chief's process group: signalled alone
+        if not self.gone():
             self.proc.send_signal(signal.SIGTERM)
 
     def gone(self) -> bool:

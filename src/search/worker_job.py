@@ -33,17 +33,26 @@ class WorkerCommand:
         host = socket.gethostname()
         print(f"{WORKER_LINE} {self.tuner_id} on {host}", flush=True)
         env = {**os.environ, **self.env, CHIEF_PID_ENV: str(os.getpid())}
-        # SLURM signals every process of the job: the worker ignores submitit's warning
-        # (SIGUSR2, before the time limit) and gets it from here as SIGTERM.
+        # One stop signal reaches the worker, SIGTERM (it marks its trial KILLED): a second one
+        # while it unwinds TensorFlow and gRPC once aborted it. So it runs in a session of its
+        # own (a terminal's Ctrl-C to submitit_local's process group is not delivered twice),
+        # ignores submitit's time-limit warning (SIGUSR2, which SLURM sends every process of
+        # the job), and gets SIGTERM from here, except on SLURM, which sends its own SIGTERM
+        # (scancel, preemption) to every process of the job, this one's worker included.
         signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-        proc = subprocess.Popen(self.args, cwd=self.cwd, env=env)
+        proc = subprocess.Popen(self.args, cwd=self.cwd, env=env, start_new_session=True)
 
-        def forward(signum, frame) -> None:  # SLURM's preemption, scancel, submitit's timeout
+        def forward(signum, frame) -> None:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # the worker marks its trial KILLED
+                proc.send_signal(signal.SIGTERM)
 
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2):
+        stops = [signal.SIGINT, signal.SIGUSR2]  # submitit_local's cancel; the time limit
+        if "SLURM_JOB_ID" not in os.environ:
+            stops.append(signal.SIGTERM)
+        for sig in stops:
             signal.signal(sig, forward)
+        if signal.SIGTERM not in stops:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # wait for the worker to close up
         self._watch_chief(proc)
         return {"code": proc.wait(), "host": host}
 
