@@ -89,15 +89,12 @@ def ready(
             time.sleep(every)
 
 
-def stop(proc: subprocess.Popen, grace: float = 10, group: bool = True) -> None:
-    """SIGTERM, then SIGKILL if it has not ended after `grace` seconds. `group`: the process
-    was started in its own session, and its children (its process group) go with it."""
+def stop(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after `grace` seconds, to the process and its
+    children: it was started in a session of its own, its process group."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
         try:
-            if group:
-                os.killpg(proc.pid, sig)
-            else:
-                proc.send_signal(sig)
+            os.killpg(proc.pid, sig)
             proc.wait(timeout=wait)
             return
         except ProcessLookupError:

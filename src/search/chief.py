@@ -86,8 +86,8 @@ def run_chief(tuner, cfg: Config, tracker, run_id: str | None, context, progress
             with contextlib.suppress(Exception):
                 tracker.close_orphans(run_id)
         token_file.unlink(missing_ok=True)
-        _summarise(context.name, workers)
-    rows = _rows(workers)
+        rows = _rows(workers)
+        _summarise(context.name, rows)
     if run_id and rows:
         tracker.log_json(run_id, rows, "workers.json")
     if progress is not None:
@@ -201,10 +201,10 @@ def _rows(workers) -> list[dict]:
     ]
 
 
-def _summarise(name: str, workers) -> None:
+def _summarise(name: str, rows: list[dict]) -> None:
     """The closing lines: each worker's host, restarts and log."""
     with contextlib.suppress(Exception):  # never hides why the chief ended
-        for row in _rows(workers):
+        for row in rows:
             again = f", restarted {row['restarts']}x" if row["restarts"] else ""
             log.info(
                 "%s: %s on %s%s, log %s", name, row["tuner_id"], row["host"], again, row["log"]

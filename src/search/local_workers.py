@@ -1,8 +1,10 @@
 """A chief's local workers: processes on this machine, started again (same tuner id) if one
-dies; and the command every worker runs, local or submitted (src/search/submitit_workers.py)."""
+dies; and, for every worker, local or submitted (src/search/submitit_workers.py), its command
+and how it ended."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -48,22 +50,9 @@ class LocalWorker:
         )
 
     def ended(self) -> tuple[str, str] | None:
-        """None while it runs; else ("done", ""), ("error", why) or ("died", how)."""
+        """None while it runs; else how it ended (`outcome`)."""
         code = self.proc.poll()
-        if code is None:
-            return None
-        if code == 0:
-            return "done", ""
-        if 0 < code < 128:  # an error, not a death: starting it again would fail the same way
-            return "error", self.last_line()
-        return "died", f"signal {-code}" if code < 0 else f"exit {code}"
-
-    def last_line(self) -> str:
-        try:
-            lines = [ln for ln in self.log_path.read_text().splitlines() if ln.strip()]
-        except OSError:
-            return ""
-        return lines[-1].strip() if lines else ""
+        return None if code is None else outcome(code, self.log_path)
 
     def cancel(self) -> None:
         """SIGTERM: the worker marks its trial KILLED and exits."""
@@ -78,6 +67,28 @@ class LocalWorker:
         if not self.gone():
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def outcome(code: int, log: Path | None) -> tuple[str, str]:
+    """How a worker that exited with `code` ended: ("done", ""), ("error", its log's last
+    line) or ("died", how): a signal's death, which starting it again may outlive."""
+    if code == 0:
+        return "done", ""
+    if 0 < code < 128:  # an error, not a death: starting it again would fail the same way
+        return "error", last_line(log)
+    return "died", f"signal {-code}" if code < 0 else f"exit {code}"
+
+
+def last_text_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def last_line(path: Path | None) -> str:
+    """The last non-blank line of a log, or "" when there is none."""
+    with contextlib.suppress(OSError, AttributeError):
+        return last_text_line(path.read_text())
+    return ""
 
 
 def worker_args(

@@ -20,6 +20,7 @@ from src.config.schema import DistributedConfig
 from src.errors import DistributedError
 from src.search import oracle_auth
 from src.search.distributed import parse_address
+from src.search.local_workers import last_line, last_text_line, outcome
 from src.search.worker_job import WORKER_LINE, WorkerCommand
 
 # Imported inside functions: submitit loads only in a chief that submits its workers.
@@ -54,8 +55,9 @@ def check_available(launcher: str) -> None:
         raise DistributedError(
             f"distributed.launcher={launcher} needs submitit: pip install -e '.[slurm]'"
         ) from None
-    missing = [c for c in SLURM_COMMANDS if shutil.which(c) is None]
-    if launcher == "submitit_slurm" and missing:
+    if launcher != "submitit_slurm":
+        return
+    if missing := [c for c in SLURM_COMMANDS if shutil.which(c) is None]:
         raise DistributedError(
             f"distributed.launcher=submitit_slurm: no {', '.join(missing)} on this machine; start "
             "the sweep on the cluster's login node, or use distributed.launcher=submitit_local"
@@ -142,17 +144,13 @@ class SubmititWorker:
         try:
             code = job.result()["code"]
         except Exception as exc:  # the job failed before the worker ran (python, src, cwd)
-            return "error", f"its job {job.job_id} failed: {_last(str(exc))}"
-        if code == 0:
-            return "done", ""
-        if 0 < code < 128:  # an error, not a death: submitting it again would fail the same way
-            return "error", _last_line(self.log_path)
-        return "died", f"signal {-code}" if code < 0 else f"exit {code}"
+            return "error", f"its job {job.job_id} failed: {last_text_line(str(exc))}"
+        return outcome(code, self.log_path)
 
     def _log_says(self) -> str:
         if self.log_path is None or not self.log_path.exists():
             return f"it wrote no log ({self.log_path})"
-        return f"its log ends: {_last_line(self.log_path)}"
+        return f"its log ends: {last_line(self.log_path)}"
 
     def cancel(self) -> None:
         """Cancel its job: the worker marks its trial KILLED (SIGTERM, passed on)."""
@@ -187,14 +185,3 @@ def submit(
         "%s: submitted %d worker job(s): %s", name, len(jobs), ", ".join(j.job_id for j in jobs)
     )
     return workers
-
-
-def _last(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
-
-
-def _last_line(path: Path | None) -> str:
-    with contextlib.suppress(OSError, AttributeError):
-        return _last(path.read_text())
-    return ""
