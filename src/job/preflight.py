@@ -36,11 +36,11 @@ def plan(cfg: DictConfig) -> Plan:
     if cfg.tracking.enabled:  # first: every later message may name the URI
         refuse_secret_in_uri(str(cfg.tracking.uri))
     config.validate(cfg)
-    if cfg.distributed.role in ("chief", "worker"):
+    if cfg.distributed.launcher == "submitit_slurm":  # the chief's checks, and off loopback
+        submitit_workers.check_address(cfg.distributed)
+    elif cfg.distributed.role in ("chief", "worker"):
         host, _ = parse_address(cfg.distributed.chief)
         oracle_auth.check(cfg.distributed, host)
-    if cfg.distributed.launcher == "submitit_slurm":
-        submitit_workers.check_address(cfg.distributed)
     family = family_class(cfg.model._target_)
     search = OmegaConf.to_container(cfg.search, resolve=True)
     space = parse_space(search, searchable(family, cfg.model.name))
